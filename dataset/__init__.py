@@ -1,0 +1,28 @@
+"""Datasets the configs can name, with what the model needs to know about each."""
+from .graphs import Graph
+
+# name -> number of action classes; the skeleton layout is the name's prefix (see graphs.py).
+NUM_CLASSES = {
+    'ntu-xsub': 60,
+    'ntu-xview': 60,
+    'ntu-xsub120': 120,
+    'ntu-xset120': 120,
+}
+NUM_CHANNELS = 6   # every input branch (J, V or B) has 6 channels
+NUM_PERSONS = 2
+
+
+def dataset_info(dataset, dataset_args):
+    """num_class, graph and data_shape [I, C, T, V, M] of a config's dataset."""
+    from utils import ConfigError
+    if dataset not in NUM_CLASSES:
+        raise ConfigError(f'unknown dataset {dataset!r}; choose one of {", ".join(NUM_CLASSES)}')
+    args = dataset_args.get(dataset.split('-')[0])
+    if args is None:
+        raise ConfigError(f'dataset_args has no {dataset.split("-")[0]!r} entry for {dataset}')
+    graph = Graph(dataset)
+    inputs = args['inputs']
+    if not inputs or set(inputs) - set('JVB'):
+        raise ConfigError(f'dataset_args inputs {inputs!r} must be letters of J, V, B')
+    data_shape = [len(inputs), NUM_CHANNELS, args['num_frame'], graph.num_node, NUM_PERSONS]
+    return NUM_CLASSES[dataset], graph, data_shape

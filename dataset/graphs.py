@@ -1,0 +1,101 @@
+"""Skeleton graphs: hop-partitioned adjacency, bone origins and body parts.
+
+`Graph(dataset).A` has shape (max_hop + 1, V, V): slice k keeps the entries of the
+column-normalised "within max_hop hops" adjacency whose hop distance is exactly k,
+as ST-GCN builds it. The model uses the first `max_graph_distance + 1` slices.
+"""
+import numpy as np
+
+# Each layout: number of joints, 1-based undirected edges, 1-based joint each bone
+# starts from (the bone of joint j is x[j] - x[connect_joint[j]]), 1-based parts
+# (left arm, right arm, left leg, right leg, torso).
+_LAYOUTS = {
+    'ntu': dict(
+        num_node=25,
+        edges=[(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7), (9, 21),
+               (10, 9), (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1),
+               (18, 17), (19, 18), (20, 19), (22, 23), (23, 8), (24, 25), (25, 12)],
+        connect_joint=[2, 2, 21, 3, 21, 5, 6, 7, 21, 9, 10, 11, 1, 13, 14, 15, 1, 17, 18, 19,
+                       2, 23, 8, 25, 12],
+        parts=[[5, 6, 7, 8, 22, 23], [9, 10, 11, 12, 24, 25], [13, 14, 15, 16],
+               [17, 18, 19, 20], [1, 2, 3, 4, 21]],
+    ),
+    # OpenPose 18-joint layout used for Kinetics-Skeleton.
+    'kinetics': dict(
+        num_node=18,
+        edges=[(5, 4), (4, 3), (8, 7), (7, 6), (14, 13), (13, 12), (11, 10), (10, 9), (12, 6),
+               (9, 3), (6, 2), (3, 2), (1, 2), (16, 1), (15, 1), (18, 16), (17, 15)],
+        connect_joint=[2, 2, 2, 3, 4, 2, 6, 7, 3, 9, 10, 6, 12, 13, 1, 1, 15, 16],
+        parts=[[6, 7, 8], [3, 4, 5], [12, 13, 14], [9, 10, 11], [1, 2, 15, 16, 17, 18]],
+    ),
+    # Kinect v1 20-joint layout (SYSU-3D and N-UCLA share it).
+    'sysu': dict(
+        num_node=20,
+        edges=[(1, 2), (2, 3), (3, 4), (3, 5), (5, 6), (6, 7), (7, 8), (3, 9), (9, 10), (10, 11),
+               (11, 12), (1, 13), (13, 14), (14, 15), (15, 16), (1, 17), (17, 18), (18, 19),
+               (19, 20)],
+        connect_joint=[2, 2, 2, 3, 3, 5, 6, 7, 3, 9, 10, 11, 1, 13, 14, 15, 1, 17, 18, 19],
+        parts=[[5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16], [17, 18, 19, 20], [1, 2, 3, 4]],
+    ),
+    'cmu': dict(
+        num_node=26,
+        edges=[(1, 2), (2, 3), (3, 4), (5, 6), (6, 7), (7, 8), (1, 9), (5, 9), (9, 10), (10, 11),
+               (11, 12), (12, 13), (13, 14), (12, 15), (15, 16), (16, 17), (17, 18), (18, 19),
+               (17, 20), (12, 21), (21, 22), (22, 23), (23, 24), (24, 25), (23, 26)],
+        connect_joint=[9, 1, 2, 3, 9, 5, 6, 7, 10, 10, 10, 11, 12, 13, 12, 15, 16, 17, 18, 17,
+                       12, 21, 22, 23, 24, 23],
+        parts=[[15, 16, 17, 18, 19, 20], [21, 22, 23, 24, 25, 26], [1, 2, 3, 4], [5, 6, 7, 8],
+               [9, 10, 11, 12, 13, 14]],
+    ),
+    'h36m': dict(
+        num_node=20,
+        edges=[(1, 2), (2, 3), (3, 4), (5, 6), (6, 7), (7, 8), (1, 9), (5, 9), (9, 10), (10, 11),
+               (11, 12), (10, 13), (13, 14), (14, 15), (15, 16), (10, 17), (17, 18), (18, 19),
+               (19, 20)],
+        connect_joint=[9, 1, 2, 3, 9, 5, 6, 7, 10, 10, 10, 11, 10, 13, 14, 15, 10, 17, 18, 19],
+        parts=[[13, 14, 15, 16], [17, 18, 19, 20], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]],
+    ),
+}
+_LAYOUTS['ucla'] = _LAYOUTS['sysu']
+
+
+class Graph:
+    """Graph of a dataset's skeleton, e.g. `Graph('ntu-xsub')` (the prefix names the layout)."""
+
+    def __init__(self, dataset, max_hop=10):
+        layout_name = dataset.split('-')[0]
+        if layout_name not in _LAYOUTS:
+            raise ValueError(f'unknown dataset {dataset!r} for the skeleton graph; '
+                             f'known layouts: {", ".join(sorted(_LAYOUTS))}')
+        layout = _LAYOUTS[layout_name]
+        self.dataset = layout_name
+        self.max_hop = max_hop
+        self.num_node = layout['num_node']
+        self.edge = [(i - 1, j - 1) for i, j in layout['edges']]
+        self.connect_joint = np.array(layout['connect_joint']) - 1
+        self.parts = [np.array(part) - 1 for part in layout['parts']]
+        self.hop_dis = hop_distance(self.num_node, self.edge, max_hop)
+        self.A = hop_partitioned_adjacency(self.hop_dis, max_hop)
+
+
+def hop_distance(num_node, edges, max_hop):
+    """Shortest hop count between joints; np.inf beyond max_hop."""
+    link = np.eye(num_node)
+    for i, j in edges:
+        link[i, j] = link[j, i] = 1
+    hop_dis = np.full((num_node, num_node), np.inf)
+    reach = [np.linalg.matrix_power(link, d) > 0 for d in range(max_hop + 1)]
+    for d in range(max_hop, -1, -1):  # nearer distances overwrite farther ones
+        hop_dis[reach[d]] = d
+    return hop_dis
+
+
+def hop_partitioned_adjacency(hop_dis, max_hop):
+    """Column-normalise the within-max_hop adjacency (A D^-1), then split it by hop."""
+    adjacency = (hop_dis <= max_hop).astype(np.float64)
+    normalised = adjacency / adjacency.sum(axis=0, keepdims=True)
+    A = np.zeros((max_hop + 1,) + hop_dis.shape)
+    for hop in range(max_hop + 1):
+        mask = hop_dis == hop
+        A[hop][mask] = normalised[mask]
+    return A

@@ -1,0 +1,101 @@
+"""EfficientGCN command line: generate data, train, evaluate, export, visualise.
+
+    python main.py -c 2001 -gd        # raw NTU skeletons -> training arrays
+    python main.py -c 2001            # train
+    python main.py -c 2001 -e -pp CKPT
+"""
+import argparse
+import sys
+import time
+
+from utils import UserError, apply_overrides, load_config, set_value
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description='EfficientGCN for skeleton-based action recognition')
+    add = parser.add_argument
+    # Settings
+    add('-c', '--config', required=True, help='config ID (configs/<ID>.yaml) or path to a YAML file')
+    add('-g', '--gpus', type=int, nargs='*', default=None, help='GPU ids; empty means CPU')
+    add('-s', '--seed', type=int, default=None, help='random seed')
+    add('-pp', '--pretrained_path', default=None, help='checkpoint to evaluate, export or start from')
+    add('-w', '--work_dir', default=None, help='folder for runs and checkpoints')
+    add('-np', '--no_progress_bar', action='store_true', help='log lines instead of progress bars')
+    add('-dh', '--delay_hours', type=float, default=0, help='wait this many hours before starting')
+    # Modes
+    add('-db', '--debug', action='store_true', help='only the first 300 samples of each split')
+    add('-r', '--resume', action='store_true', help='resume from <work_dir>/checkpoint.pdparams')
+    add('-e', '--evaluate', action='store_true', help='evaluate the checkpoint given by -pp')
+    add('-ex', '--extract', action='store_true', help='export the checkpoint given by -pp for inference')
+    add('-v', '--visualize', action='store_true', help='draw confusion matrix, accuracy and CAM pictures')
+    add('-gd', '--generate_data', action='store_true', help='turn raw .skeleton files into arrays')
+    # Visualisation
+    add('-vc', '--visualization_class', type=int, default=None, help='class for CAM (0: true class)')
+    add('-vs', '--visualization_sample', type=int, nargs='+', default=None, help='eval sample indices')
+    add('-vf', '--visualization_frames', type=int, nargs='+', default=None, help='frames to draw')
+    # Config entries
+    add('-d', '--dataset', default=None, help='dataset, e.g. ntu-xsub')
+    add('-mt', '--model_type', default=None, help='model type, e.g. EfficientGCN-B2')
+    add('-o', '--optimizer', default=None, help='Momentum or Adam')
+    add('-ls', '--lr_scheduler', default=None, help='cosine or step')
+    add('--amp', action='store_true', help='mixed precision training on GPU')
+    add('--set', action='append', default=[], metavar='KEY=VALUE',
+        help='override a config entry, e.g. --set dataset_args.ntu.root_folder=/data (repeatable)')
+    return parser
+
+
+# Command-line flags that overwrite the config entry of the same name when given.
+_CONFIG_FLAGS = ('gpus', 'seed', 'pretrained_path', 'work_dir', 'visualization_class',
+                 'visualization_sample', 'visualization_frames', 'dataset', 'model_type',
+                 'optimizer', 'lr_scheduler')
+
+
+def resolve_config(args):
+    cfg = load_config(args.config)
+    apply_overrides(cfg, args.set)
+    for name in _CONFIG_FLAGS:
+        value = getattr(args, name)
+        if value is not None:
+            set_value(cfg, name, value)
+    for name in ('debug', 'no_progress_bar'):
+        if getattr(args, name):
+            set_value(cfg, name, True)
+    return cfg
+
+
+def run(args, cfg):
+    if args.generate_data:
+        import generator
+        generator.generate(cfg, progress=not cfg['no_progress_bar'])
+        return
+    from processor import Processor
+    processor = Processor(cfg, args)
+    if args.evaluate:
+        processor.evaluate()
+    elif args.extract:
+        processor.export()
+    elif args.visualize:
+        processor.visualize()
+    else:
+        processor.train()
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        cfg = resolve_config(args)
+        if args.delay_hours > 0:
+            time.sleep(args.delay_hours * 3600)
+        run(args, cfg)
+    except UserError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print('interrupted; the last completed epoch is in <work_dir>/checkpoint.pdparams '
+              '(continue with -r)', file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Attention modules; the attention layer is act(BN(x * att(x)) + x)."""
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+
+class ST_Joint_Att(nn.Layer):
+    """Spatial-temporal joint attention: sigmoid(conv_t(frames)) * sigmoid(conv_v(joints))."""
+
+    def __init__(self, channel, reduct_ratio, bias, **kwargs):
+        super().__init__()
+        inner_channel = channel // reduct_ratio
+        self.fcn = nn.Sequential(
+            nn.Conv2D(channel, inner_channel, 1, bias_attr=None if bias else False),
+            nn.BatchNorm2D(inner_channel),
+            nn.Hardswish(),
+        )
+        self.conv_t = nn.Conv2D(inner_channel, channel, 1)
+        self.conv_v = nn.Conv2D(inner_channel, channel, 1)
+
+    def forward(self, x):
+        t, v = x.shape[2], x.shape[3]
+        x_t = x.mean(axis=3, keepdim=True)                                 # N, C, T, 1
+        x_v = x.mean(axis=2, keepdim=True).transpose([0, 1, 3, 2])         # N, C, V, 1
+        x_att = self.fcn(paddle.concat([x_t, x_v], axis=2))
+        x_t, x_v = paddle.split(x_att, [t, v], axis=2)
+        att_t = F.sigmoid(self.conv_t(x_t))                                # N, C, T, 1
+        att_v = F.sigmoid(self.conv_v(x_v.transpose([0, 1, 3, 2])))        # N, C, 1, V
+        return att_t * att_v
+
+
+class Part_Att(nn.Layer):
+    """Softmax over body parts per channel, each joint taking the weight of its part."""
+
+    def __init__(self, channel, parts, reduct_ratio, bias, **kwargs):
+        super().__init__()
+        self.num_parts = len(parts)
+        num_joints = sum(len(part) for part in parts)
+        part_of_joint = [0] * num_joints
+        for p, part in enumerate(parts):
+            for joint in part:
+                part_of_joint[int(joint)] = p
+        self.register_buffer('joints', paddle.to_tensor(part_of_joint, dtype='int64'))
+        inner_channel = channel // reduct_ratio
+        self.fcn = nn.Sequential(
+            nn.AdaptiveAvgPool2D(1),
+            nn.Conv2D(channel, inner_channel, 1, bias_attr=None if bias else False),
+            nn.BatchNorm2D(inner_channel),
+            nn.ReLU(),
+            nn.Conv2D(inner_channel, channel * self.num_parts, 1,
+                      bias_attr=None if bias else False),
+        )
+
+    def forward(self, x):
+        n, c = x.shape[0], x.shape[1]
+        x_att = F.softmax(self.fcn(x).reshape([n, c, 1, self.num_parts]), axis=3)
+        return paddle.index_select(x_att, self.joints, axis=3)             # N, C, 1, V
+
+
+class Channel_Att(nn.Layer):
+    """Softmax over channels of the globally pooled map."""
+
+    def __init__(self, channel, **kwargs):
+        super().__init__()
+        self.fcn = nn.Sequential(
+            nn.AdaptiveAvgPool2D(1),
+            nn.Conv2D(channel, channel // 4, 1),
+            nn.BatchNorm2D(channel // 4),
+            nn.ReLU(),
+            nn.Conv2D(channel // 4, channel, 1),
+            nn.Softmax(axis=1),
+        )
+
+    def forward(self, x):
+        return self.fcn(x)                                                 # N, C, 1, 1
+
+
+class Frame_Att(nn.Layer):
+    """Weight per frame from the channel-and-joint mean and max, through a 9 x 1 conv."""
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.conv = nn.Conv2D(2, 1, (9, 1), padding=(4, 0))
+
+    def forward(self, x):
+        pooled = paddle.concat([x.mean(axis=[1, 3], keepdim=True),
+                                x.max(axis=3, keepdim=True).max(axis=1, keepdim=True)], axis=1)
+        return F.sigmoid(self.conv(pooled))                                # N, 1, T, 1
+
+
+class Joint_Att(nn.Layer):
+    """Softmax over joints of the map pooled over channels and frames."""
+
+    def __init__(self, parts, **kwargs):
+        super().__init__()
+        num_joints = sum(len(part) for part in parts)
+        self.fcn = nn.Sequential(
+            nn.AdaptiveAvgPool2D(1),
+            nn.Conv2D(num_joints, num_joints // 2, 1),
+            nn.BatchNorm2D(num_joints // 2),
+            nn.ReLU(),
+            nn.Conv2D(num_joints // 2, num_joints, 1),
+            nn.Softmax(axis=1),
+        )
+
+    def forward(self, x):
+        return self.fcn(x.transpose([0, 3, 2, 1])).transpose([0, 3, 2, 1])  # N, 1, 1, V
+
+
+ATTENTIONS = {
+    'stja': ST_Joint_Att,
+    'pa': Part_Att,
+    'ca': Channel_Att,
+    'fa': Frame_Att,
+    'ja': Joint_Att,
+}
+
+
+class Attention_Layer(nn.Layer):
+    def __init__(self, out_channel, att_type, act, **kwargs):
+        super().__init__()
+        if att_type not in ATTENTIONS:
+            raise ValueError(f'unknown att_type {att_type!r}; choose one of {", ".join(ATTENTIONS)}')
+        self.att = ATTENTIONS[att_type](channel=out_channel, **kwargs)
+        self.bn = nn.BatchNorm2D(out_channel)
+        self.act = act
+
+    def forward(self, x):
+        return self.act(self.bn(x * self.att(x)) + x)

@@ -1,0 +1,111 @@
+import numpy as np
+import paddle
+import pytest
+
+import model
+from initializer import build_model
+from model.nets import EfficientGCN
+from utils import load_config
+
+ALL_CONFIGS = list(range(2001, 2025))
+# (config, trainable parameters without edge masks, in millions, 60 classes): the paper's table
+OFFICIAL_SIZES = [(2001, 0.286), (2005, 0.514), (2009, 1.099),
+                  (2013, 0.325), (2017, 0.794), (2021, 2.035)]
+
+
+def small_config(config_id, num_frame=16):
+    cfg = load_config(str(config_id))
+    cfg['dataset_args']['ntu']['num_frame'] = num_frame
+    return cfg
+
+
+def trainable_size(net):
+    return sum(int(np.prod(p.shape)) for name, p in net.named_parameters()
+               if not p.stop_gradient and not name.endswith('.edge'))
+
+
+def test_rescale_block_b0_and_b4():
+    args = [[48, 1, 0.5], [24, 1, 0.5], [64, 2, 1], [128, 2, 1]]
+    assert model.rescale_block(args, [1.2, 1.35], 0) == [[48, 1, 0], [32, 1, 0], [64, 2, 1],
+                                                         [128, 2, 1]]
+    assert model.rescale_block(args, [1.2, 1.35], 4) == [[96, 1, 2], [48, 1, 2], [128, 2, 3],
+                                                         [272, 2, 3]]
+
+
+@pytest.mark.parametrize('config_id', ALL_CONFIGS)
+def test_every_config_builds_and_runs_forward(config_id):
+    cfg = small_config(config_id)
+    net, graph, data_shape, num_class = build_model(cfg)
+    net.eval()
+    x = paddle.randn([2] + data_shape)
+    logits, feature = net(x)
+    assert logits.shape == [2, num_class]
+    assert num_class == (60 if config_id % 4 in (1, 2) else 120)
+    assert feature.shape[0] == 2 and feature.shape[3:] == [25, 2]   # V and M untouched
+    assert feature.shape[2] == 16 // 4                               # two stride-2 blocks
+    assert np.isfinite(logits.numpy()).all()
+
+
+@pytest.mark.parametrize('config_id,million', OFFICIAL_SIZES)
+def test_parameter_count_matches_paper(config_id, million):
+    net, *_ = build_model(small_config(config_id))
+    assert round(trainable_size(net) / 1e6, 3) == million
+
+
+def test_classifier_and_conv_init_follow_official():
+    paddle.seed(0)
+    net, *_ = build_model(small_config(2001))
+    fc = net.classifier.fc.weight.numpy()
+    assert 0.0005 < fc.std() < 0.002 and np.all(net.classifier.fc.bias.numpy() == 0)
+    gcn = net.input_branches[0].stem_scn.conv.gcn.weight.numpy()      # 192 x 6 x 1 x 1
+    assert gcn.std() == pytest.approx(np.sqrt(2 / 192), rel=0.15)
+    bn = net.input_branches[0].init_bn
+    assert np.all(bn.weight.numpy() == 1) and np.all(bn.bias.numpy() == 0)
+
+
+@pytest.mark.parametrize('layer_type', ['Basic', 'Bottleneck', 'Sep', 'SG'])
+@pytest.mark.parametrize('att_type', ['stja', 'pa', 'ca', 'fa', 'ja'])
+def test_every_layer_and_attention_trains(layer_type, att_type):
+    """One backward pass through every temporal layer and attention type (Paddle 3 autograd)."""
+    cfg = small_config(2013)
+    cfg['model_args'].update(layer_type=layer_type, att_type=att_type)
+    net, *_ = build_model(cfg)
+    x = paddle.randn([2, 3, 6, 16, 25, 2])
+    logits, _ = net(x)
+    logits.sum().backward()
+    edge = net.main_stream['block-0_scn'].conv.edge
+    assert edge.grad is not None and float(edge.grad.abs().sum()) > 0
+    att_params = [p for n, p in net.named_parameters() if '_att.att.' in n]
+    assert att_params and all(p.grad is not None for p in att_params if not p.stop_gradient)
+
+
+@pytest.mark.parametrize('act_type', ['relu', 'relu6', 'hswish', 'swish'])
+def test_activations(act_type):
+    cfg = small_config(2001)
+    cfg['model_args']['act_type'] = act_type
+    net, *_ = build_model(cfg)
+    net.eval()
+    logits, _ = net(paddle.randn([1, 3, 6, 16, 25, 2]))
+    assert logits.shape == [1, 60]
+
+
+def test_edge_false_uses_plain_graph():
+    cfg = small_config(2001)
+    cfg['model_args']['edge'] = False
+    net, *_ = build_model(cfg)
+    assert not any(name.endswith('.edge') for name, _ in net.named_parameters())
+
+
+def test_unknown_names_are_clear_errors():
+    for key, value in [('act_type', 'gelu'), ('att_type', 'xyz'), ('layer_type', 'LSTM')]:
+        cfg = small_config(2001)
+        cfg['model_args'][key] = value
+        with pytest.raises(Exception, match=value):
+            build_model(cfg)
+    with pytest.raises(ValueError, match='scale factor'):
+        model.create('EfficientGCN', 'swish', [[48, 1, 1]], [1.2, 1.35])
+
+
+def test_model_class_is_exported():
+    net, *_ = build_model(small_config(2001))
+    assert isinstance(net, EfficientGCN)
