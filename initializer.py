@@ -18,3 +18,60 @@ def build_model(cfg):
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigError(f'model_args of config {cfg.get("config")} do not build a model: {e}') from None
     return net, graph, data_shape, num_class
+
+
+def build_feeders(cfg, graph, phases):
+    """NTU_Feeder per phase, reading the arrays that -gd wrote."""
+    from dataset.ntu_feeder import NTU_Feeder
+    dataset_args = cfg['dataset_args'][cfg['dataset'].split('-')[0]]
+    return {phase: NTU_Feeder(phase, cfg['dataset'], dataset_args, graph.connect_joint,
+                              debug=cfg['debug'])
+            for phase in phases}
+
+
+def build_loader(cfg, feeder, phase, rank=0, world_size=1):
+    """Train: shuffled by (seed, epoch), last incomplete batch dropped. Eval: every sample once."""
+    from paddle.io import DataLoader
+
+    from dataset.samplers import ShardedBatchSampler
+    dataset_args = cfg['dataset_args'][cfg['dataset'].split('-')[0]]
+    train = phase == 'train'
+    batch_size = dataset_args[f'{phase}_batch_size']
+    sampler = ShardedBatchSampler(len(feeder), batch_size, shuffle=train, drop_last=train,
+                                  seed=cfg['seed'], rank=rank, world_size=world_size)
+    if train and len(sampler) == 0:
+        raise ConfigError(f'the train split has {len(feeder)} samples, fewer than one batch of '
+                          f'{batch_size} per process: lower dataset_args train_batch_size')
+    num_workers = dataset_args.get('num_workers') or 0
+    return DataLoader(feeder, batch_sampler=sampler, num_workers=num_workers,
+                      use_shared_memory=num_workers > 0)
+
+
+def build_scheduler(cfg, iters_per_epoch):
+    """(schedule, paddle LambdaDecay stepped every iteration)."""
+    import scheduler
+    schedule = scheduler.create(cfg['lr_scheduler'], iters_per_epoch, cfg['scheduler_args'])
+    base_lr = _optimizer_args(cfg)['lr']
+    return schedule, paddle.optimizer.lr.LambdaDecay(base_lr, schedule)
+
+
+def _optimizer_args(cfg):
+    name = cfg['optimizer']
+    if name not in cfg['optimizer_args']:
+        raise ConfigError(f'optimizer_args has no {name!r} entry')
+    return cfg['optimizer_args'][name]
+
+
+def build_optimizer(cfg, net, lr_scheduler):
+    name, args = cfg['optimizer'], _optimizer_args(cfg)
+    if name in ('Momentum', 'SGD'):
+        return paddle.optimizer.Momentum(
+            learning_rate=lr_scheduler, momentum=args['momentum'],
+            use_nesterov=args.get('nesterov', False), weight_decay=args['weight_decay'],
+            parameters=net.parameters())
+    if name == 'Adam':
+        beta1, beta2 = args.get('betas', [0.9, 0.999])
+        return paddle.optimizer.Adam(learning_rate=lr_scheduler, beta1=beta1, beta2=beta2,
+                                     weight_decay=args['weight_decay'],
+                                     parameters=net.parameters())
+    raise ConfigError(f'unknown optimizer {name!r}; choose Momentum or Adam')

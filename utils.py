@@ -1,6 +1,8 @@
 """Config loading and overrides, logging, devices, atomic saving: shared by every mode."""
+import json
 import logging
 import os
+import pickle
 import sys
 from pathlib import Path
 
@@ -9,13 +11,12 @@ import yaml
 REPO_DIR = Path(__file__).resolve().parent
 CONFIG_DIR = REPO_DIR / 'configs'
 
-# Nested mappings whose entries may be added (a new dataset, model or optimizer name)
-# through `--set` without being an unknown key.
+# The keys a config file may hold (`config` is the name it was loaded under).
 _TOP_LEVEL_KEYS = {
     'gpus', 'seed', 'debug', 'pretrained_path', 'work_dir', 'no_progress_bar',
     'visualization_class', 'visualization_sample', 'visualization_frames',
     'dataset', 'dataset_args', 'model_type', 'model_args', 'optimizer', 'optimizer_args',
-    'lr_scheduler', 'scheduler_args', 'eval_interval',
+    'lr_scheduler', 'scheduler_args', 'amp_level', 'config',
 }
 
 
@@ -126,3 +127,13 @@ def atomic_save(obj, path, saver):
     tmp = path.with_name(path.name + '.tmp')
     saver(obj, str(tmp))
     os.replace(tmp, path)
+
+
+def save_json(obj, path):
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=2)
+
+
+def save_pickle(obj, path):
+    with open(path, 'wb') as f:
+        pickle.dump(obj, f)

@@ -1,0 +1,52 @@
+"""Feeder over the generated arrays: memory-mapped data, the first num_frame frames, J/V/B."""
+import pickle
+from pathlib import Path
+
+import numpy as np
+from paddle.io import Dataset
+
+from utils import UserError
+
+from .inputs import build_inputs
+
+DEBUG_SAMPLES = 300
+
+
+def data_folder(dataset_args, dataset):
+    """<root_folder>/<original|transformed>/<dataset>, where -gd writes."""
+    kind = 'transformed' if dataset_args['transform'] else 'original'
+    return Path(dataset_args['root_folder']) / kind / dataset
+
+
+class NTU_Feeder(Dataset):
+    """Items are (inputs (I, 6, T, V, M) float32, label, sample name without extension)."""
+
+    def __init__(self, phase, dataset, dataset_args, connect_joint, debug=False, **kwargs):
+        folder = data_folder(dataset_args, dataset)
+        data_path = folder / f'{phase}_data.npy'
+        label_path = folder / f'{phase}_label.pkl'
+        for path in (data_path, label_path):
+            if not path.is_file():
+                raise UserError(f'{path} is missing: generate the data first with '
+                                f'`python main.py -c <config> -gd`')
+        self.data = np.load(data_path, mmap_mode='r')
+        with open(label_path, 'rb') as f:
+            paths, labels, lengths = pickle.load(f)[:3]
+        self.names = [Path(p).name.split('.')[0] for p in paths]
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.lengths = list(lengths)
+        if len(self.labels) != len(self.data):
+            raise UserError(f'{label_path} lists {len(self.labels)} samples but {data_path} holds '
+                            f'{len(self.data)}: generate the data again with -gd')
+        self.size = min(len(self.labels), DEBUG_SAMPLES) if debug else len(self.labels)
+        self.num_frame = dataset_args['num_frame']
+        self.inputs = dataset_args['inputs']
+        self.connect_joint = connect_joint
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        sample = np.asarray(self.data[index, :, :self.num_frame])
+        return build_inputs(sample, self.inputs, self.connect_joint), self.labels[index], \
+            self.names[index]

@@ -1,0 +1,88 @@
+"""-ex: the eval-mode model as a static graph with a free batch size, plus its inference config.
+
+Next to the checkpoint `<stem>.pdparams` it writes `<stem>.json` (or `.pdmodel`), `<stem>.pdiparams`
+and `<stem>.yml`, so that infer.py needs only the model file to match training.
+"""
+import logging
+from pathlib import Path
+
+import numpy as np
+import paddle
+import yaml
+
+from dataset.ntu_actions import class_names
+from utils import UserError
+
+logger = logging.getLogger(__name__)
+EXPORT_TOLERANCE = 1e-4
+
+
+class LogitsOnly(paddle.nn.Layer):
+    """Deployment needs only the logits, not the feature map."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x)[0]
+
+
+def inference_config(cfg, data_shape, num_class, graph, model_file, params_file):
+    dataset_args = cfg['dataset_args'][cfg['dataset'].split('-')[0]]
+    return {
+        'model_file': model_file, 'params_file': params_file,
+        'config': cfg['config'], 'model_type': cfg['model_type'], 'dataset': cfg['dataset'],
+        'graph': graph.dataset, 'connect_joint': graph.connect_joint.tolist(),
+        'inputs': dataset_args['inputs'], 'num_frame': dataset_args['num_frame'],
+        'transform': bool(dataset_args['transform']), 'num_class': num_class,
+        'input_shape': [-1] + list(data_shape), 'class_names': class_names(num_class),
+    }
+
+
+def saved_model_file(stem):
+    """Paddle 3 writes <stem>.json (PIR); older programs <stem>.pdmodel."""
+    for suffix in ('.json', '.pdmodel'):
+        if stem.with_suffix(suffix).is_file():
+            return stem.with_suffix(suffix)
+    raise UserError(f'paddle.jit.save wrote no model file next to {stem}')
+
+
+def check_round_trip(deploy, stem, data_shape, batch_size=2):
+    """The saved program must give the dygraph logits on a random batch."""
+    x = paddle.randn([batch_size] + list(data_shape))
+    with paddle.no_grad():
+        expected = deploy(x).numpy()
+        loaded = paddle.jit.load(str(stem))
+        loaded.eval()
+        got = loaded(x)
+    got = (got[0] if isinstance(got, (list, tuple)) else got).numpy()
+    difference = float(np.abs(got - expected).max())
+    if not difference <= EXPORT_TOLERANCE:
+        raise UserError(f'exported model {stem} differs from the dygraph model by {difference:.2e} '
+                        f'(tolerance {EXPORT_TOLERANCE})')
+    return difference
+
+
+def export(processor):
+    cfg = processor.cfg
+    checkpoint_path = cfg['pretrained_path']
+    processor._load_pretrained()
+    net = processor.net
+    net.eval()
+    stem = Path(checkpoint_path).with_suffix('')
+    deploy = LogitsOnly(net)
+    deploy.eval()
+    spec = paddle.static.InputSpec([None] + list(processor.data_shape), 'float32', 'data')
+    paddle.jit.save(deploy, str(stem), input_spec=[spec])
+    model_file = saved_model_file(stem)
+    params_file = stem.with_suffix('.pdiparams')
+    config = inference_config(cfg, processor.data_shape, processor.num_class, processor.graph,
+                              model_file.name, params_file.name)
+    with open(stem.with_suffix('.yml'), 'w') as f:
+        yaml.safe_dump(config, f, sort_keys=False)
+    difference = check_round_trip(deploy, stem, processor.data_shape)
+    logger.info('Exported %s and %s (inference config %s); saved model matches the dygraph '
+                'model within %.1e (max difference %.2e)', model_file, params_file,
+                stem.with_suffix('.yml'), EXPORT_TOLERANCE, difference)
+    return model_file, params_file, stem.with_suffix('.yml')

@@ -1,0 +1,305 @@
+"""One engine for the run modes: train (with exact resume), evaluate, export, visualise."""
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+from tqdm import tqdm
+
+import initializer
+import metrics
+from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+from utils import UserError, atomic_save, save_json, save_pickle, setup_logging
+
+logger = logging.getLogger(__name__)
+CHECKPOINT_NAME = 'checkpoint.pdparams'
+
+
+def select_device(gpus, rank_device_id=None):
+    """GPU when asked for and available; otherwise the CPU, with a notice when GPUs were asked for."""
+    if gpus and paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+        device = f'gpu:{gpus[0] if rank_device_id is None else rank_device_id}'
+    else:
+        if gpus:
+            logger.info('GPUs %s were asked for, but this Paddle build has no CUDA device: '
+                        'running on the CPU', gpus)
+        device = 'cpu'
+    paddle.set_device(device)
+    return device
+
+
+def seed_everything(seed):
+    paddle.seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def rng_states():
+    states = {'python': random.getstate(), 'numpy': np.random.get_state(),
+              'paddle': paddle.get_rng_state()}
+    if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+        states['cuda'] = paddle.get_cuda_rng_state()
+    return states
+
+
+def restore_rng_states(states):
+    random.setstate(states['python'])
+    np.random.set_state(states['numpy'])
+    paddle.set_rng_state(states['paddle'])
+    if 'cuda' in states and paddle.device.cuda.device_count() > 0:
+        paddle.set_cuda_rng_state(states['cuda'])
+
+
+class Processor:
+    def __init__(self, cfg, args):
+        self.cfg, self.args = cfg, args
+        self.world_size = paddle.distributed.get_world_size()
+        self.rank = paddle.distributed.get_rank()
+        setup_logging(rank=self.rank)
+        device_id = None
+        if self.world_size > 1:
+            paddle.distributed.init_parallel_env()
+            device_id = paddle.distributed.ParallelEnv().device_id
+        self.device = select_device(cfg['gpus'], device_id)
+        seed_everything(cfg['seed'])
+        self.net, self.graph, self.data_shape, self.num_class = initializer.build_model(cfg)
+        self.work_dir = Path(cfg['work_dir'])
+        self.run_dir = None
+        self.writer = None
+
+    # ---------------------------------------------------------------- set-up helpers
+    @property
+    def is_main(self):
+        return self.rank == 0
+
+    def _open_run_dir(self, run_dir=None):
+        """Run folder <work_dir>/<config>_<model>_<dataset>/<timestamp>/ with log.txt and config."""
+        if run_dir is None:
+            name = f'{self.cfg["config"]}_{self.cfg["model_type"]}_{self.cfg["dataset"]}'
+            run_dir = self.work_dir / name / time.strftime('%Y-%m-%d_%H-%M-%S')
+        self.run_dir = Path(run_dir)
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            setup_logging(self.run_dir / 'log.txt', rank=self.rank)
+            with open(self.run_dir / 'config.yaml', 'w') as f:
+                import yaml
+                yaml.safe_dump(self.cfg, f, sort_keys=False)
+        logger.info('Run folder: %s (device %s, %d process(es))', self.run_dir, self.device,
+                    self.world_size)
+
+    def _load_pretrained(self):
+        path = self.cfg['pretrained_path']
+        checkpoint = load_checkpoint(path)
+        load_model_state(self.net, model_state_of(checkpoint), path)
+        logger.info('Loaded %s', path)
+        return checkpoint
+
+    def _eval_loader(self):
+        feeder = initializer.build_feeders(self.cfg, self.graph, ['eval'])['eval']
+        return initializer.build_loader(self.cfg, feeder, 'eval', self.rank, self.world_size)
+
+    def _progress(self, loader, desc):
+        return tqdm(loader, desc=desc, dynamic_ncols=True, leave=False,
+                    disable=self.cfg['no_progress_bar'] or not self.is_main)
+
+    # ---------------------------------------------------------------- training
+    def train(self):
+        feeders = initializer.build_feeders(self.cfg, self.graph, ['train', 'eval'])
+        self.train_loader = initializer.build_loader(self.cfg, feeders['train'], 'train',
+                                                     self.rank, self.world_size)
+        self.eval_loader = initializer.build_loader(self.cfg, feeders['eval'], 'eval',
+                                                    self.rank, self.world_size)
+        self.schedule, self.lr = initializer.build_scheduler(self.cfg, len(self.train_loader))
+        self.optimizer = initializer.build_optimizer(self.cfg, self.net, self.lr)
+        self.scaler = self._amp_scaler()
+        start_epoch, self.best_state = 0, {'acc_top1': 0.0, 'acc_top5': 0.0, 'epoch': 0}
+        if self.args.resume:
+            start_epoch = self._resume()
+        else:
+            self._open_run_dir()
+            if self.cfg['pretrained_path']:
+                self._load_pretrained()
+        self.model = paddle.DataParallel(self.net) if self.world_size > 1 else self.net
+        if self.is_main:
+            from tensorboardX import SummaryWriter
+            self.writer = SummaryWriter(str(self.run_dir))
+        max_epoch = self.schedule.max_epoch
+        logger.info('Training %s on %s: %d train / %d eval samples, %d epochs from epoch %d',
+                    self.cfg['model_type'], self.cfg['dataset'], len(feeders['train']),
+                    len(feeders['eval']), max_epoch, start_epoch + 1)
+        for epoch in range(start_epoch + 1, max_epoch + 1):
+            self._train_epoch(epoch, max_epoch)
+            if self.schedule.eval_now(epoch):
+                self._evaluate_and_record(epoch)
+            self._save_checkpoint(epoch)
+        logger.info('Finished training. Best top-1 %.2f%% (epoch %d); best model: %s',
+                    100 * self.best_state['acc_top1'], self.best_state['epoch'],
+                    self.run_dir / 'best.pdparams')
+        if self.writer is not None:
+            self.writer.close()
+
+    def _amp_scaler(self):
+        if not self.args.amp:
+            return None
+        if not self.device.startswith('gpu'):
+            logger.info('--amp is only used on GPU; training in float32 on the CPU')
+            return None
+        return paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15)
+
+    def _forward_loss(self, data, label):
+        amp = self.scaler is not None
+        with paddle.amp.auto_cast(enable=amp, level=self.cfg.get('amp_level', 'O1')):
+            logits, _ = self.model(data)
+            loss = F.cross_entropy(logits.astype('float32'), label)
+        return logits, loss
+
+    def _train_epoch(self, epoch, max_epoch):
+        self.model.train()
+        self.train_loader.batch_sampler.set_epoch(epoch)
+        correct, seen, start = 0, 0, time.time()
+        bar = self._progress(self.train_loader, f'Epoch {epoch}/{max_epoch}')
+        for step, (data, label, _) in enumerate(bar, 1):
+            logits, loss = self._forward_loss(data, label)
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                loss.backward()
+                self.optimizer.step()
+            self.optimizer.clear_grad()
+            lr = self.optimizer.get_lr()
+            self.lr.step()
+            correct += int((logits.argmax(axis=1) == label).sum())
+            seen += label.shape[0]
+            loss_value = float(loss)
+            bar.set_postfix(loss=f'{loss_value:.4f}', lr=f'{lr:.5f}')
+            if self.cfg['no_progress_bar']:
+                logger.info('Epoch: %d/%d, Batch: %d/%d, Loss: %.4f, LR: %.6f', epoch, max_epoch,
+                            step, len(self.train_loader), loss_value, lr)
+            if self.writer is not None:
+                global_step = (epoch - 1) * len(self.train_loader) + step
+                self.writer.add_scalar('train_loss', loss_value, global_step)
+                self.writer.add_scalar('learning_rate', lr, global_step)
+        accuracy = correct / max(seen, 1)
+        logger.info('Epoch: %d/%d, Training accuracy: %d/%d(%.2f%%), Training time: %.2fs',
+                    epoch, max_epoch, correct, seen, 100 * accuracy, time.time() - start)
+        if self.writer is not None:
+            self.writer.add_scalar('train_acc', accuracy, epoch)
+
+    def _evaluate_and_record(self, epoch):
+        results = self._evaluate(epoch)
+        if not self.is_main:
+            return
+        self.writer.add_scalar('eval_top1', results['top1'], epoch)
+        self.writer.add_scalar('eval_top5', results['top5'], epoch)
+        self.writer.add_scalar('eval_loss', results['mean_loss'], epoch)
+        if results['top1'] > self.best_state['acc_top1'] or self.best_state['epoch'] == 0:
+            self.best_state = {'acc_top1': results['top1'], 'acc_top5': results['top5'],
+                               'cm': results['confusion_matrix'], 'epoch': epoch}
+            atomic_save({'model': self.net.state_dict(), 'best_state': self.best_state},
+                        self.run_dir / 'best.pdparams', paddle.save)
+        logger.info('Best top-1 accuracy: %.2f%% (epoch %d)', 100 * self.best_state['acc_top1'],
+                    self.best_state['epoch'])
+
+    def _save_checkpoint(self, epoch):
+        if not self.is_main:
+            return
+        checkpoint = {
+            'model': self.net.state_dict(), 'opt': self.optimizer.state_dict(),
+            'scheduler': self.lr.state_dict(), 'epoch': epoch, 'best_state': self.best_state,
+            'rng': rng_states(), 'run_dir': str(self.run_dir),
+        }
+        if self.scaler is not None:
+            checkpoint['scaler'] = self.scaler.state_dict()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        atomic_save(checkpoint, self.work_dir / CHECKPOINT_NAME, paddle.save)
+
+    def _resume(self):
+        path = self.work_dir / CHECKPOINT_NAME
+        checkpoint = load_checkpoint(path)
+        missing = [k for k in ('model', 'opt', 'scheduler', 'epoch', 'rng') if k not in checkpoint]
+        if missing:
+            raise UserError(f'checkpoint {path} cannot be resumed: it has no {missing[0]!r} entry')
+        load_model_state(self.net, checkpoint['model'], path)
+        self.optimizer.set_state_dict(checkpoint['opt'])
+        self.lr.set_state_dict(checkpoint['scheduler'])
+        if self.scaler is not None and 'scaler' in checkpoint:
+            self.scaler.load_state_dict(checkpoint['scaler'])
+        self.best_state = checkpoint.get('best_state', self.best_state)
+        restore_rng_states(checkpoint['rng'])
+        run_dir = checkpoint.get('run_dir')
+        self._open_run_dir(run_dir if run_dir and Path(run_dir).is_dir() else None)
+        logger.info('Resumed from %s after epoch %d', path, checkpoint['epoch'])
+        return checkpoint['epoch']
+
+    # ---------------------------------------------------------------- evaluation
+    def evaluate(self):
+        """-e: score every eval sample with the checkpoint given by -pp."""
+        self._open_run_dir()
+        self._load_pretrained()
+        self.model = self.net
+        self.eval_loader = self._eval_loader()
+        return self._evaluate(epoch=None)
+
+    def _predict(self, loader):
+        """Logits of this rank's samples: dict name -> float32 logits, and name -> label."""
+        self.net.eval()
+        scores, labels = {}, {}
+        with paddle.no_grad():
+            for data, label, names in self._progress(loader, 'Evaluating'):
+                logits, _ = self.net(data)
+                for name, row, y in zip(names, logits.numpy(), label.numpy()):
+                    scores[name], labels[name] = row.astype(np.float32), int(y)
+        return scores, labels
+
+    def _gather(self, scores, labels):
+        """Every rank's predictions on every rank; each sample counted once."""
+        if self.world_size == 1:
+            return scores, labels
+        gathered = []
+        paddle.distributed.all_gather_object(gathered, (scores, labels))
+        all_scores, all_labels = {}, {}
+        for rank_scores, rank_labels in gathered:
+            all_scores.update(rank_scores)
+            all_labels.update(rank_labels)
+        return all_scores, all_labels
+
+    def _evaluate(self, epoch):
+        start = time.time()
+        scores, labels = self._gather(*self._predict(self.eval_loader))
+        elapsed = time.time() - start
+        feeder = self.eval_loader.dataset
+        names = [n for n in feeder.names[:len(feeder)] if n in scores]
+        logits = np.stack([scores[n] for n in names])
+        results = metrics.summarize(logits, [labels[n] for n in names], self.num_class)
+        results['epoch'] = epoch
+        n = results['num_samples']
+        logger.info('Top-1 accuracy: %d/%d(%.2f%%), Top-5 accuracy: %d/%d(%.2f%%), '
+                    'Mean loss:%.4f', results['top1_count'], n, 100 * results['top1'],
+                    results['top5_count'], n, 100 * results['top5'], results['mean_loss'])
+        logger.info('Evaluating time: %.2fs, Speed: %.2f sequences/(second*device)', elapsed,
+                    n / max(elapsed, 1e-9) / self.world_size)
+        if self.is_main:
+            self._write_eval_outputs(results, scores)
+        if self.world_size > 1:
+            paddle.distributed.barrier()
+        return results
+
+    def _write_eval_outputs(self, results, scores):
+        public = {k: v for k, v in results.items() if k != 'confusion_matrix'}
+        public['per_class_accuracy'] = {str(k): v for k, v in results['per_class_accuracy'].items()}
+        atomic_save(public, self.run_dir / 'eval_results.json', save_json)
+        atomic_save(scores, self.run_dir / 'eval_scores.pkl', save_pickle)
+
+    # ---------------------------------------------------------------- export / visualise
+    def export(self):
+        import exporter
+        return exporter.export(self)
+
+    def visualize(self):
+        import visualizer
+        return visualizer.run(self)
