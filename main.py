@@ -8,7 +8,7 @@ import argparse
 import sys
 import time
 
-from utils import UserError, apply_overrides, load_config, set_cpu_threads, set_value
+from utils import UserError, apply_overrides, load_config, import_paddle, set_value
 
 
 def build_parser():
@@ -68,7 +68,7 @@ def run(args, cfg):
         import generator
         generator.generate(cfg, progress=not cfg['no_progress_bar'])
         return
-    set_cpu_threads()   # before paddle is imported
+    import_paddle()
     from processor import Processor
     processor = Processor(cfg, args)
     if args.evaluate:

@@ -1,4 +1,6 @@
 """Config loading and overrides, logging, devices, atomic saving: shared by every mode."""
+import contextlib
+import io
 import json
 import logging
 import os
@@ -119,6 +121,15 @@ def setup_logging(log_file=None, rank=0):
 def set_cpu_threads():
     """Paddle's CPU kernels use one thread unless told; use every core unless the user chose."""
     os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count() or 1))
+
+
+def import_paddle():
+    """Import paddle with every core for its CPU kernels, without its import-time notices
+    (it warns on stderr whenever OMP_NUM_THREADS > 1, which we set on purpose)."""
+    set_cpu_threads()
+    with contextlib.redirect_stderr(io.StringIO()):
+        import paddle
+    return paddle
 
 
 def atomic_save(obj, path, saver):

@@ -3,6 +3,7 @@
 All layers work on (N, C, T, V) maps; temporal kernels are (k, 1), so padding and
 stride touch the time axis only and V stays the number of joints.
 """
+import numpy as np
 import paddle
 import paddle.nn as nn
 
@@ -39,7 +40,7 @@ class SpatialGraphConv(nn.Layer):
         self.s_kernel_size = max_graph_distance + 1
         self.gcn = nn.Conv2D(in_channel, out_channel * self.s_kernel_size, 1,
                              bias_attr=None if bias else False)
-        A = paddle.to_tensor(A[:self.s_kernel_size], dtype='float32')
+        A = paddle.to_tensor(np.asarray(A[:self.s_kernel_size], dtype='float32'))
         self.register_buffer('A', A)
         if edge:
             self.edge = self.create_parameter(

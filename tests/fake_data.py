@@ -29,6 +29,6 @@ def tiny_config(cfg, root, work_dir, num_frame=16, epochs=2, batch=4):
     ntu = cfg['dataset_args']['ntu']
     ntu.update(root_folder=str(root), num_frame=num_frame, train_batch_size=batch,
                eval_batch_size=batch)
-    cfg['scheduler_args']['cosine'].update(max_epoch=epochs, warm_up=1)
+    cfg['scheduler_args']['cosine'].update(max_epoch=epochs, warm_up=min(1, epochs - 1))
     cfg.update(work_dir=str(work_dir), gpus=[], no_progress_bar=True)
     return cfg
