@@ -18,10 +18,12 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = 'checkpoint.pdparams'
 
 
-def select_device(gpus, rank_device_id=None):
-    """GPU when asked for and available; otherwise the CPU, with a notice when GPUs were asked for."""
+def select_device(gpus, distributed=False):
+    """GPU when asked for and available (under the launcher: this process's GPU); otherwise the
+    CPU, with a notice when GPUs were asked for."""
     if gpus and paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
-        device = f'gpu:{gpus[0] if rank_device_id is None else rank_device_id}'
+        device_id = paddle.distributed.ParallelEnv().device_id if distributed else gpus[0]
+        device = f'gpu:{device_id}'
     else:
         if gpus:
             logger.info('GPUs %s were asked for, but this Paddle build has no CUDA device: '
@@ -59,11 +61,9 @@ class Processor:
         self.world_size = paddle.distributed.get_world_size()
         self.rank = paddle.distributed.get_rank()
         setup_logging(rank=self.rank)
-        device_id = None
+        self.device = select_device(cfg['gpus'], distributed=self.world_size > 1)
         if self.world_size > 1:
             paddle.distributed.init_parallel_env()
-            device_id = paddle.distributed.ParallelEnv().device_id
-        self.device = select_device(cfg['gpus'], device_id)
         seed_everything(cfg['seed'])
         self.net, self.graph, self.data_shape, self.num_class = initializer.build_model(cfg)
         self.work_dir = Path(cfg['work_dir'])
@@ -132,9 +132,11 @@ class Processor:
                     len(feeders['eval']), max_epoch, start_epoch + 1)
         for epoch in range(start_epoch + 1, max_epoch + 1):
             self._train_epoch(epoch, max_epoch)
+            self._average_buffers()
             if self.schedule.eval_now(epoch):
                 self._evaluate_and_record(epoch)
             self._save_checkpoint(epoch)
+        self._check_ranks_agree()
         logger.info('Finished training. Best top-1 %.2f%% (epoch %d); best model: %s',
                     100 * self.best_state['acc_top1'], self.best_state['epoch'],
                     self.run_dir / 'best.pdparams')
@@ -184,11 +186,42 @@ class Processor:
                 global_step = (epoch - 1) * len(self.train_loader) + step
                 self.writer.add_scalar('train_loss', loss_value, global_step)
                 self.writer.add_scalar('learning_rate', lr, global_step)
+        correct, seen = self._sum_over_ranks(correct, seen)
         accuracy = correct / max(seen, 1)
         logger.info('Epoch: %d/%d, Training accuracy: %d/%d(%.2f%%), Training time: %.2fs',
                     epoch, max_epoch, correct, seen, 100 * accuracy, time.time() - start)
         if self.writer is not None:
             self.writer.add_scalar('train_acc', accuracy, epoch)
+
+    def _sum_over_ranks(self, *counts):
+        if self.world_size == 1:
+            return counts
+        total = paddle.to_tensor(list(counts), dtype='int64')
+        paddle.distributed.all_reduce(total)
+        return tuple(int(v) for v in total.numpy())
+
+    def _average_buffers(self):
+        """BatchNorm statistics (non-trainable parameters in Paddle) are per process; average
+        them so every rank evaluates and saves the same model."""
+        if self.world_size == 1:
+            return
+        frozen = [p for p in self.net.parameters() if p.stop_gradient] + self.net.buffers()
+        for buffer in frozen:
+            if buffer.dtype in (paddle.float32, paddle.float64):
+                paddle.distributed.all_reduce(buffer)
+                buffer.set_value(buffer / self.world_size)
+
+    def _check_ranks_agree(self):
+        """Data parallelism must leave identical parameters on every process."""
+        if self.world_size == 1:
+            return
+        sums = paddle.to_tensor([float(p.astype('float64').sum()) for p in self.net.parameters()])
+        gathered = []
+        paddle.distributed.all_gather(gathered, sums)
+        spread = max(float((g - gathered[0]).abs().max()) for g in gathered)
+        if spread != 0:
+            raise RuntimeError(f'parameters differ between processes (max {spread:.3e})')
+        logger.info('Parameters are identical on all %d processes', self.world_size)
 
     def _evaluate_and_record(self, epoch):
         results = self._evaluate(epoch)
