@@ -30,9 +30,9 @@ def build_parser():
     add('-v', '--visualize', action='store_true', help='draw confusion matrix, accuracy and CAM pictures')
     add('-gd', '--generate_data', action='store_true', help='turn raw .skeleton files into arrays')
     # Visualisation
-    add('-vc', '--visualization_class', type=int, default=None, help='class for CAM (0: true class)')
-    add('-vs', '--visualization_sample', type=int, nargs='+', default=None, help='eval sample indices')
-    add('-vf', '--visualization_frames', type=int, nargs='+', default=None, help='frames to draw')
+    add('-vc', '--visualization_class', type=int, default=None, help='class for CAM: 1-based NTU action number (0: the true class)')
+    add('-vs', '--visualization_sample', type=int, nargs='+', default=None, help='eval sample indices (0-based)')
+    add('-vf', '--visualization_frames', type=int, nargs='+', default=None, help='frames to draw (0-based, below num_frame; default: 8 evenly spaced)')
     # Config entries
     add('-d', '--dataset', default=None, help='dataset, e.g. ntu-xsub')
     add('-mt', '--model_type', default=None, help='model type, e.g. EfficientGCN-B2')
