@@ -63,11 +63,23 @@ def resolve_config(args):
     return cfg
 
 
+def needs_demo_data(cfg):
+    """A config with `synthetic` settings (the demo) makes its data on its first run."""
+    from dataset import generated_data_folder
+    dataset_args = cfg['dataset_args'].get('ntu') or {}
+    if not dataset_args.get('synthetic'):
+        return False
+    folder = generated_data_folder(dataset_args, cfg['dataset'])
+    return not all((folder / f'{phase}_{kind}').is_file()
+                   for phase in ('train', 'eval') for kind in ('data.npy', 'label.pkl'))
+
+
 def run(args, cfg):
-    if args.generate_data:
+    if args.generate_data or needs_demo_data(cfg):
         import generator
         generator.generate(cfg, progress=not cfg['no_progress_bar'])
-        return
+        if args.generate_data:
+            return
     import_paddle()
     from processor import Processor
     processor = Processor(cfg, args)

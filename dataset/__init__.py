@@ -1,4 +1,6 @@
-"""Datasets the configs can name, with what the model needs to know about each."""
+"""Datasets the configs can name, with what the model needs to know about each (no paddle)."""
+from pathlib import Path
+
 from .graphs import Graph
 
 # name -> number of action classes; the skeleton layout is the name's prefix (see graphs.py).
@@ -26,3 +28,9 @@ def dataset_info(dataset, dataset_args):
         raise ConfigError(f'dataset_args inputs {inputs!r} must be letters of J, V, B')
     data_shape = [len(inputs), NUM_CHANNELS, args['num_frame'], graph.num_node, NUM_PERSONS]
     return NUM_CLASSES[dataset], graph, data_shape
+
+
+def generated_data_folder(dataset_args, dataset):
+    """<root_folder>/<original|transformed>/<dataset>: where -gd writes and training reads."""
+    kind = 'transformed' if dataset_args.get('transform') else 'original'
+    return Path(dataset_args['root_folder']) / kind / dataset

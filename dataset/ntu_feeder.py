@@ -7,22 +7,17 @@ from paddle.io import Dataset
 
 from utils import UserError
 
+from . import generated_data_folder
 from .inputs import build_inputs
 
 DEBUG_SAMPLES = 300
-
-
-def data_folder(dataset_args, dataset):
-    """<root_folder>/<original|transformed>/<dataset>, where -gd writes."""
-    kind = 'transformed' if dataset_args['transform'] else 'original'
-    return Path(dataset_args['root_folder']) / kind / dataset
 
 
 class NTU_Feeder(Dataset):
     """Items are (inputs (I, 6, T, V, M) float32, label, sample name without extension)."""
 
     def __init__(self, phase, dataset, dataset_args, connect_joint, debug=False, **kwargs):
-        folder = data_folder(dataset_args, dataset)
+        folder = generated_data_folder(dataset_args, dataset)
         data_path = folder / f'{phase}_data.npy'
         label_path = folder / f'{phase}_label.pkl'
         for path in (data_path, label_path):
