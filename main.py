@@ -5,10 +5,12 @@
     python main.py -c 2001 -e -pp CKPT
 """
 import argparse
+import os
 import sys
 import time
 
-from utils import UserError, apply_overrides, load_config, import_paddle, set_value
+from utils import (UserError, apply_overrides, import_paddle, load_config, set_value,
+                   setup_logging)
 
 
 def build_parser():
@@ -44,6 +46,8 @@ def build_parser():
     return parser
 
 
+DEMO_DATA_WAIT = 600   # seconds launched processes wait for rank 0 to write the demo data
+
 # Command-line flags that overwrite the config entry of the same name when given.
 _CONFIG_FLAGS = ('gpus', 'seed', 'pretrained_path', 'work_dir', 'visualization_class',
                  'visualization_sample', 'visualization_frames', 'dataset', 'model_type',
@@ -74,12 +78,31 @@ def needs_demo_data(cfg):
                    for phase in ('train', 'eval') for kind in ('data.npy', 'label.pkl'))
 
 
-def run(args, cfg):
-    if args.generate_data or needs_demo_data(cfg):
+def launcher_rank():
+    """This process's rank under paddle.distributed.launch (0 when run directly)."""
+    return int(os.environ.get('PADDLE_TRAINER_ID', '0'))
+
+
+def make_demo_data(cfg):
+    """Rank 0 generates; other launched processes wait for its atomically renamed files."""
+    if launcher_rank() == 0:
         import generator
         generator.generate(cfg, progress=not cfg['no_progress_bar'])
-        if args.generate_data:
-            return
+        return
+    deadline = time.time() + DEMO_DATA_WAIT
+    while needs_demo_data(cfg):
+        if time.time() > deadline:
+            raise UserError('process 0 did not generate the demo data in time; run with -gd first')
+        time.sleep(1)
+
+
+def run(args, cfg):
+    if args.generate_data:
+        import generator
+        generator.generate(cfg, progress=not cfg['no_progress_bar'])
+        return
+    if needs_demo_data(cfg):
+        make_demo_data(cfg)
     import_paddle()
     from processor import Processor
     processor = Processor(cfg, args)
@@ -95,6 +118,7 @@ def run(args, cfg):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    setup_logging(rank=launcher_rank())
     try:
         cfg = resolve_config(args)
         if args.delay_hours > 0:

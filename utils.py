@@ -119,8 +119,11 @@ def setup_logging(log_file=None, rank=0):
 
 
 def set_cpu_threads():
-    """Paddle's CPU kernels use one thread unless told; use every core unless the user chose."""
-    os.environ.setdefault('OMP_NUM_THREADS', str(os.cpu_count() or 1))
+    """Paddle's CPU kernels use one thread unless told: share the cores among the processes
+    launched on this machine, unless the user chose a number."""
+    processes = int(os.environ.get('PADDLE_LOCAL_SIZE', '1'))
+    threads = max(1, (os.cpu_count() or 1) // max(processes, 1))
+    os.environ.setdefault('OMP_NUM_THREADS', str(threads))
 
 
 def import_paddle():

@@ -1,0 +1,26 @@
+"""The README's first command: the demo generates, trains, evaluates and saves on the CPU."""
+import json
+import subprocess
+import sys
+
+from utils import REPO_DIR
+
+
+def test_demo_reaches_80_percent(tmp_path):
+    work_dir = tmp_path / 'work'
+    command = [sys.executable, 'main.py', '-c', '1001', '-np',
+               '--set', f'work_dir={work_dir}',
+               '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
+               '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}']
+    result = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True, timeout=900,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list((tmp_path / 'skeletons').glob('*.skeleton'))) == 240     # generated
+    assert (tmp_path / 'npy' / 'original' / 'ntu-xsub' / 'eval_data.npy').is_file()
+    run_dir = next(work_dir.glob('*/*/'))
+    best = json.loads((run_dir / 'eval_results.json').read_text())
+    assert best['num_samples'] == 120
+    assert 'Finished training. Best top-1' in result.stdout
+    best_top1 = float(result.stdout.split('Finished training. Best top-1 ')[1].split('%')[0])
+    assert best_top1 >= 80.0, result.stdout[-3000:]
+    assert (run_dir / 'best.pdparams').is_file() and (work_dir / 'checkpoint.pdparams').is_file()
