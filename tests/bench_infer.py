@@ -1,0 +1,145 @@
+"""CPU throughput of Paddle Inference, with and without oneDNN, against dygraph eval (one run).
+
+    python tests/bench_infer.py [--batch-size 16] [--rounds 5] [--warmup 2]
+
+The model is EfficientGCN-B0 (config 2001, 288 frames): the published X-sub checkpoint when the
+shared folder is beside the repository, random weights otherwise (speed does not depend on them).
+It is exported with `main.py -ex` as a user would. Every engine gets the same batch and its
+warm-up runs, then the timed rounds take the engines in turn, so that a change in the machine's
+load hits all of them alike. Not collected by pytest (the name does not start with test_).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+NUM_CORES = os.cpu_count() or 1
+# Deliberately every core for all engines, set before paddle is imported (it reads it once).
+os.environ['OMP_NUM_THREADS'] = str(NUM_CORES)
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED_CHECKPOINT = Path(os.environ.get('EFFICIENTGCN_SHARED', REPO.parent / 'shared')) \
+    / 'pretrained' / 'xsub.pdparams'
+CONFIG = '2001'
+
+import numpy as np  # noqa: E402
+
+import infer  # noqa: E402
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--rounds', type=int, default=5, help='timed runs per engine')
+    parser.add_argument('--warmup', type=int, default=2, help='untimed runs per engine')
+    return parser.parse_args()
+
+
+def make_checkpoint(folder):
+    """A link to the published checkpoint (export writes beside it), or random B0 weights."""
+    path = Path(folder) / 'xsub.pdparams'
+    if SHARED_CHECKPOINT.is_file():
+        path.symlink_to(SHARED_CHECKPOINT.resolve())
+        return path, 'published X-sub checkpoint'
+    import paddle
+
+    import initializer
+    from utils import load_config
+    paddle.seed(0)
+    net = initializer.build_model(load_config(CONFIG))[0]
+    paddle.save({'model': net.state_dict()}, str(path))
+    return path, 'random weights (no shared checkpoint)'
+
+
+def export(checkpoint):
+    result = subprocess.run([sys.executable, 'main.py', '-c', CONFIG, '-ex', '-pp', str(checkpoint),
+                             '-g'], cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        sys.exit(f'export failed:\n{result.stderr[-2000:]}')
+    stem = checkpoint.with_suffix('')
+    return next(stem.with_suffix(s) for s in ('.json', '.pdmodel') if stem.with_suffix(s).is_file())
+
+
+def inference_engine(model_file, batch_size, mkldnn):
+    """infer.py's own predictor set-up, from the same flags a user would give."""
+    args = infer.build_parser().parse_args([
+        '--model_file', str(model_file), '--batch-size', str(batch_size),
+        '--cpu_threads', str(NUM_CORES), '--enable_mkldnn', str(mkldnn).lower()])
+    config = infer.inference_config(args, model_file, model_file.with_suffix('.pdiparams'),
+                                    NUM_CORES)
+    return infer.Runner(config, model_file)
+
+
+def dygraph_engine(checkpoint):
+    """The eval-mode dygraph model as -e runs it."""
+    import paddle
+
+    import initializer
+    from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+    from utils import load_config
+    paddle.set_device('cpu')
+    net = initializer.build_model(load_config(CONFIG))[0]
+    load_model_state(net, model_state_of(load_checkpoint(checkpoint)), checkpoint)
+    net.eval()
+
+    def run(batch):
+        with paddle.no_grad():
+            return net(paddle.to_tensor(batch))[0].numpy()
+    return run
+
+
+def measure(engines, batch, warmup, rounds):
+    """Seconds per batch of each engine: warm-up, then rounds taking the engines in turn."""
+    import time
+    outputs = {name: engine(batch) for name, engine in engines.items()}
+    for _ in range(warmup - 1):
+        for engine in engines.values():
+            engine(batch)
+    times = {name: [] for name in engines}
+    for _ in range(rounds):
+        for name, engine in engines.items():
+            start = time.perf_counter()
+            engine(batch)
+            times[name].append(time.perf_counter() - start)
+    return {name: np.array(t) for name, t in times.items()}, outputs
+
+
+def print_table(times, outputs, batch_size):
+    reference = 'dygraph eval'
+    base = batch_size / times[reference].mean()
+    print(f'{"engine":<34} {"seq/s":>8} {"ms/batch":>10} {"min ms":>8} {"vs dygraph":>11} '
+          f'{"max |dlogit|":>13}')
+    for name, t in times.items():
+        throughput = batch_size / t.mean()
+        difference = np.abs(outputs[name] - outputs[reference]).max()
+        print(f'{name:<34} {throughput:8.2f} {1000 * t.mean():10.1f} {1000 * t.min():8.1f} '
+              f'{throughput / base:10.2f}x {difference:13.2e}')
+
+
+def main():
+    args = parse_args()
+    infer.import_paddle()
+    import paddle
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoint, weights = make_checkpoint(folder)
+        model_file = export(checkpoint)
+        engines = {
+            'dygraph eval': dygraph_engine(checkpoint),
+            'Paddle Inference, oneDNN off': inference_engine(model_file, args.batch_size, False),
+            'Paddle Inference, oneDNN on': inference_engine(model_file, args.batch_size, True),
+        }
+        batch = np.random.RandomState(0).standard_normal(
+            (args.batch_size, 3, 6, 288, 25, 2)).astype(np.float32)
+        print(f'EfficientGCN-B0 (config {CONFIG}, {weights}), batch {args.batch_size} x 288 '
+              f'frames, {NUM_CORES} CPU threads (OMP_NUM_THREADS={os.environ["OMP_NUM_THREADS"]}), '
+              f'paddle {paddle.__version__}; {args.warmup} warm-up + {args.rounds} timed runs each')
+        times, outputs = measure(engines, batch, args.warmup, args.rounds)
+    print_table(times, outputs, args.batch_size)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,230 @@
+"""infer.py (Paddle Inference on an exported model) against the dygraph model.
+
+The published checkpoints on the 12 real skeleton files, a random small model of every temporal
+layer type, and the one-line errors. infer.py and the export run in subprocesses, as a user runs
+them; the shared folder is read-only, so checkpoints are exported through a symlink in tmp_path.
+"""
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+
+import initializer
+from dataset.inputs import build_inputs
+from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+from reader import load_sample, parse_name, write_synthetic_dataset
+from utils import apply_overrides, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT = 300
+SMALL = ['dataset_args.ntu.num_frame=32']   # a few-second model for round trips and errors
+
+
+# ---------------------------------------------------------------- helpers
+def run_script(*args):
+    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def export(checkpoint, config_id, overrides=()):
+    """main.py -ex; returns the exported model file written beside the checkpoint."""
+    sets = [arg for override in overrides for arg in ('--set', override)]
+    result = run_script('main.py', '-c', config_id, '-ex', '-pp', checkpoint, '-g', *sets)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stem = Path(checkpoint).with_suffix('')
+    return next(stem.with_suffix(s) for s in ('.json', '.pdmodel') if stem.with_suffix(s).is_file())
+
+
+def infer(model_file, *args):
+    return run_script('infer.py', '--model_file', model_file, *args)
+
+
+def error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.startswith('error:')]
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert 'Traceback' not in result.stderr
+    errors = error_lines(result)
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+def dygraph_model(cfg, state=None):
+    """The config's model in eval mode (random weights when no state is given), and its graph."""
+    net, graph, *_ = initializer.build_model(cfg)
+    if state is not None:
+        load_model_state(net, state, 'test checkpoint')
+    net.eval()
+    return net, graph
+
+
+def dygraph_logits(net, inputs, batch_size=4):
+    with paddle.no_grad():
+        return np.concatenate([net(paddle.to_tensor(inputs[i:i + batch_size]))[0].numpy()
+                               for i in range(0, len(inputs), batch_size)])
+
+
+def logits_of(output_file, names):
+    results = json.loads(Path(output_file).read_text())
+    assert sorted(results) == sorted(names)
+    return np.array([results[name]['logits'] for name in names]), results
+
+
+def random_checkpoint(cfg, path, seed=0):
+    paddle.seed(seed)
+    net, graph = dygraph_model(cfg)
+    paddle.save({'model': net.state_dict()}, str(path))
+    return net, graph
+
+
+def write_data_file(folder, data, labels):
+    """A generated-format split: {phase}_data.npy and its (paths, labels, lengths) pickle."""
+    np.save(folder / 'eval_data.npy', data)
+    names = [f'S001C001P{i + 1:03d}R001A{label + 1:03d}' for i, label in enumerate(labels)]
+    with open(folder / 'eval_label.pkl', 'wb') as f:
+        pickle.dump(([f'{name}.skeleton' for name in names], labels, [data.shape[2]] * len(data)),
+                    f)
+    return folder / 'eval_data.npy', folder / 'eval_label.pkl', names
+
+
+def export_pretrained(pretrained_dir, tmp_path, name, config_id):
+    link = tmp_path / f'{name}.pdparams'
+    link.symlink_to((pretrained_dir / f'{name}.pdparams').resolve())
+    return export(link, config_id)
+
+
+def true_labels(files):
+    return [parse_name(f.name)['action'] - 1 for f in files]
+
+
+# ---------------------------------------------------------------- published checkpoints
+def test_xsub_on_real_skeletons_gives_the_dygraph_logits_at_batch_1_and_5(
+        pretrained_dir, real_skeleton_dir, tmp_path):
+    model_file = export_pretrained(pretrained_dir, tmp_path, 'xsub', '2001')
+    files = sorted(real_skeleton_dir.glob('*.skeleton'))
+    assert len(files) == 12
+    names = [f.name.split('.')[0] for f in files]
+    net, graph = dygraph_model(load_config('2001'),
+                               model_state_of(load_checkpoint(pretrained_dir / 'xsub.pdparams')))
+    inputs = np.stack([build_inputs(load_sample(f)[0][:, :288], 'JVB', graph.connect_joint)
+                       for f in files])
+    expected = dygraph_logits(net, inputs)
+    for batch_size in (1, 5):
+        output = tmp_path / f'batch{batch_size}.json'
+        result = infer(model_file, '--skeleton', real_skeleton_dir, '--batch-size', batch_size,
+                       '--output', output)
+        assert result.returncode == 0, result.stderr
+        got, results = logits_of(output, names)
+        np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+        preds = [results[name]['pred'] for name in names]
+        assert sum(p == y for p, y in zip(preds, true_labels(files))) == 11
+        assert 'Top-1 accuracy: 11/12' in result.stdout
+
+
+def test_xview_on_real_skeletons_is_12_of_12(pretrained_dir, real_skeleton_dir, tmp_path):
+    model_file = export_pretrained(pretrained_dir, tmp_path, 'xview', '2002')
+    output = tmp_path / 'xview.json'
+    result = infer(model_file, '--skeleton', real_skeleton_dir, '--output', output)
+    assert result.returncode == 0, result.stderr
+    files = sorted(real_skeleton_dir.glob('*.skeleton'))
+    results = json.loads(output.read_text())
+    assert [results[f.name.split('.')[0]]['pred'] for f in files] == true_labels(files)
+    assert 'Top-1 accuracy: 12/12' in result.stdout
+
+
+# ---------------------------------------------------------------- export round trip
+@pytest.mark.parametrize('layer_type', ['Basic', 'Bottleneck', 'Sep', 'SG'])
+def test_export_round_trip_of_a_random_small_model(layer_type, tmp_path):
+    overrides = [f'model_args.layer_type={layer_type}'] + SMALL
+    cfg = apply_overrides(load_config('2001'), overrides)
+    net, graph = random_checkpoint(cfg, tmp_path / 'random.pdparams')
+    model_file = export(tmp_path / 'random.pdparams', '2001', overrides)
+    data = np.random.RandomState(1).normal(0, 0.5, (3, 3, 300, 25, 2)).astype(np.float32)
+    data_file, label_file, names = write_data_file(tmp_path, data, [0, 7, 59])
+    output = tmp_path / 'out.json'
+    # batch 2 over 3 samples: a full batch and a short one through the free batch dimension
+    result = infer(model_file, '--data_file', data_file, '--label_file', label_file,
+                   '--batch-size', 2, '--output', output)
+    assert result.returncode == 0, result.stderr
+    expected = dygraph_logits(net, np.stack([build_inputs(x[:, :32], 'JVB', graph.connect_joint)
+                                             for x in data]))
+    got, results = logits_of(output, names)
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+    assert 'Top-1 accuracy:' in result.stdout and '/3 (' in result.stdout
+    check_output_entry(results[names[0]], expected[0])
+
+
+def check_output_entry(entry, logits):
+    """pred is the arg-max; top5 holds [id, NTU name, softmax prob] best first."""
+    assert entry['pred'] == int(np.argmax(logits))
+    assert len(entry['top5']) == 5
+    ids, labels, probs = zip(*entry['top5'])
+    assert ids[0] == entry['pred'] and list(probs) == sorted(probs, reverse=True)
+    softmax = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(probs, softmax[list(ids)], rtol=1e-4, atol=1e-6)
+    if ids[0] == 0:
+        assert labels[0] == 'drink water'
+    assert all(isinstance(label, str) and label for label in labels)
+
+
+# ---------------------------------------------------------------- errors and flags
+@pytest.fixture(scope='module')
+def small_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('small_model')
+    random_checkpoint(apply_overrides(load_config('2001'), SMALL), folder / 'small.pdparams')
+    return export(folder / 'small.pdparams', '2001', SMALL)
+
+
+def test_missing_model_yml_or_params_is_a_one_line_error(small_model, tmp_path):
+    skeletons = write_synthetic_dataset(tmp_path / 'sk', actions=(1,), samples_per_action=1)
+    absent = tmp_path / 'absent.json'
+    assert_one_line_error(infer(absent, '--skeleton', *skeletons), 'absent.json', 'does not exist')
+    alone = tmp_path / 'alone.json'   # a model without its .yml beside it
+    alone.write_bytes(small_model.read_bytes())
+    assert_one_line_error(infer(alone, '--skeleton', *skeletons), 'alone.yml')
+    assert_one_line_error(infer(small_model, '--params_file', tmp_path / 'absent.pdiparams',
+                                '--skeleton', *skeletons), 'absent.pdiparams')
+
+
+def test_malformed_skeleton_is_reported_and_the_others_processed(small_model, tmp_path):
+    good = write_synthetic_dataset(tmp_path, actions=(1, 2), samples_per_action=1, frames=40)
+    bad = tmp_path / 'S001C001P001R001A003.skeleton'
+    bad.write_text('40\n1\nnot a body line\n')
+    result = infer(small_model, '--skeleton', tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'Traceback' not in result.stderr
+    errors = error_lines(result)
+    assert len(errors) == 1 and bad.name in errors[0], result.stderr
+    printed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith('S0')]
+    assert printed == [p.name.split('.')[0] for p in good]
+    assert 'Top-1 accuracy:' in result.stdout and '/2 (' in result.stdout
+    # nothing readable at all is a failure
+    alone = infer(small_model, '--skeleton', bad)
+    assert alone.returncode == 1 and 'no sample could be processed' in alone.stderr
+
+
+def test_data_file_that_does_not_fit_is_a_one_line_error(small_model, tmp_path):
+    wrong_joints = tmp_path / 'joints_data.npy'
+    np.save(wrong_joints, np.zeros((2, 3, 300, 24, 2), np.float32))
+    assert_one_line_error(infer(small_model, '--data_file', wrong_joints),
+                          'joints_data.npy', 'does not fit')
+    too_short = tmp_path / 'short_data.npy'
+    np.save(too_short, np.zeros((2, 3, 16, 25, 2), np.float32))
+    assert_one_line_error(infer(small_model, '--data_file', too_short), 'short_data.npy', 'T >= 32')
+
+
+def test_benchmark_with_gpu_asked_on_a_cpu_build_and_onednn(small_model):
+    result = infer(small_model, '--benchmark', '--batch-size', 2, '--use-gpu', '--enable_mkldnn')
+    assert result.returncode == 0, result.stderr
+    if not paddle.device.is_compiled_with_cuda():
+        assert 'running on the CPU' in result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith('Benchmark'))
+    assert 'sequences/s' in line and 'ms per batch' in line and 'batch 2' in line
