@@ -1,33 +1,47 @@
 """The J/V/B input builder shared by training (feeder) and deployment (infer.py).
 
 A sample is (C=3, T, V, M) xyz; the result is (I, 6, T, V, M), one 6-channel block per
-letter of `inputs`, in the letters' order. Numpy only, vectorised over all joints.
+letter of `inputs`, in the letters' order. Numpy only: each block is written in place into
+one preallocated array (the feeder builds one sample per training step, so copies count).
 """
 import numpy as np
 
 BONE_EPS = 1e-4
 
 
-def joint_features(data):
+def joint_features(data, out=None):
     """xyz and xyz relative to joint 1 (the spine middle)."""
-    return np.concatenate([data, data - data[:, :, 1:2, :]], axis=0)
+    out = _block(data, out)
+    out[:3] = data
+    np.subtract(data, data[:, :, 1:2], out=out[3:])
+    return out
 
 
-def velocity_features(data):
+def velocity_features(data, out=None):
     """x[t+1]-x[t] and x[t+2]-x[t] for t < T-2; both zero for the last two frames (as the seed)."""
-    velocity = np.zeros((2 * data.shape[0],) + data.shape[1:], dtype=data.dtype)
-    T, C = data.shape[1], data.shape[0]
-    if T > 2:
-        velocity[:C, :T - 2] = data[:, 1:T - 1] - data[:, :T - 2]
-        velocity[C:, :T - 2] = data[:, 2:] - data[:, :T - 2]
-    return velocity
+    out = _block(data, out)
+    T = data.shape[1]
+    np.subtract(data[:, 1:T - 1], data[:, :T - 2], out=out[:3, :T - 2])
+    np.subtract(data[:, 2:], data[:, :T - 2], out=out[3:, :T - 2])
+    out[:, max(T - 2, 0):] = 0
+    return out
 
 
-def bone_features(data, connect_joint):
+def bone_features(data, connect_joint, out=None):
     """Bone vectors x - x[connect_joint] and their per-axis angles arccos(bone / (|bone| + eps))."""
-    bone = data - data[:, :, connect_joint, :]
-    length = np.sqrt((bone ** 2).sum(axis=0, keepdims=True)) + BONE_EPS
-    return np.concatenate([bone, np.arccos(bone / length)], axis=0)
+    out = _block(data, out)
+    bone, angle = out[:3], out[3:]
+    np.subtract(data, np.take(data, connect_joint, axis=2), out=bone)
+    length = np.sqrt(np.einsum('ctvm,ctvm->tvm', bone, bone)) + BONE_EPS
+    np.divide(bone, length, out=angle)
+    np.arccos(angle, out=angle)
+    return out
+
+
+def _block(data, out):
+    if out is None:
+        out = np.empty((2 * data.shape[0],) + data.shape[1:], dtype=np.float32)
+    return out
 
 
 def build_inputs(data, inputs, connect_joint):
@@ -36,9 +50,12 @@ def build_inputs(data, inputs, connect_joint):
     builders = {
         'J': joint_features,
         'V': velocity_features,
-        'B': lambda d: bone_features(d, connect_joint),
+        'B': lambda d, out: bone_features(d, connect_joint, out),
     }
     unknown = set(inputs) - set(builders)
     if unknown:
         raise ValueError(f'unknown input kind {sorted(unknown)[0]!r}; use letters of J, V, B')
-    return np.stack([builders[kind](data) for kind in inputs]).astype(np.float32, copy=False)
+    result = np.empty((len(inputs), 2 * data.shape[0]) + data.shape[1:], dtype=np.float32)
+    for block, kind in zip(result, inputs):
+        builders[kind](data, block)
+    return result
