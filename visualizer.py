@@ -203,10 +203,10 @@ def _sha256(path, chunk=1 << 20):
 
 def _scores_key(processor):
     """Everything the eval scores depend on; JSON-normalised so it compares with a loaded key."""
-    from dataset.ntu_feeder import data_folder
+    from dataset import generated_data_folder
     cfg = processor.cfg
     dataset_args = cfg['dataset_args'][cfg['dataset'].split('-')[0]]
-    folder = data_folder(dataset_args, cfg['dataset'])
+    folder = generated_data_folder(dataset_args, cfg['dataset'])
     key = {
         'checkpoint_sha256': _sha256(cfg['pretrained_path']),
         'eval_data': _file_stamp(folder / 'eval_data.npy'),
