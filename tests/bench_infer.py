@@ -21,6 +21,7 @@ os.environ['OMP_NUM_THREADS'] = str(NUM_CORES)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / 'tests'))
 SHARED_CHECKPOINT = Path(os.environ.get('EFFICIENTGCN_SHARED', REPO.parent / 'shared')) \
     / 'pretrained' / 'xsub.pdparams'
 CONFIG = '2001'
@@ -28,6 +29,7 @@ CONFIG = '2001'
 import numpy as np  # noqa: E402
 
 import infer  # noqa: E402
+from bench_train import FORWARD_GFLOP, gemm_gflops  # noqa: E402
 
 
 def parse_args():
@@ -108,16 +110,17 @@ def measure(engines, batch, warmup, rounds):
     return {name: np.array(t) for name, t in times.items()}, outputs
 
 
-def print_table(times, outputs, batch_size):
+def print_table(times, outputs, batch_size, bound):
+    """`bound`: sequences/s at this machine's matrix-multiply rate and B0's forward FLOPs."""
     reference = 'dygraph eval'
     base = batch_size / times[reference].mean()
     print(f'{"engine":<34} {"seq/s":>8} {"ms/batch":>10} {"min ms":>8} {"vs dygraph":>11} '
-          f'{"max |dlogit|":>13}')
+          f'{"of bound":>9} {"max |dlogit|":>13}')
     for name, t in times.items():
         throughput = batch_size / t.mean()
         difference = np.abs(outputs[name] - outputs[reference]).max()
         print(f'{name:<34} {throughput:8.2f} {1000 * t.mean():10.1f} {1000 * t.min():8.1f} '
-              f'{throughput / base:10.2f}x {difference:13.2e}')
+              f'{throughput / base:10.2f}x {throughput / bound:9.1%} {difference:13.2e}')
 
 
 def main():
@@ -138,7 +141,11 @@ def main():
               f'frames, {NUM_CORES} CPU threads (OMP_NUM_THREADS={os.environ["OMP_NUM_THREADS"]}), '
               f'paddle {paddle.__version__}; {args.warmup} warm-up + {args.rounds} timed runs each')
         times, outputs = measure(engines, batch, args.warmup, args.rounds)
-    print_table(times, outputs, args.batch_size)
+    gflops = gemm_gflops()
+    bound = gflops / FORWARD_GFLOP
+    print(f'numpy fp32 matrix multiply: {gflops:.0f} GFLOP/s; bound for B0 '
+          f'({FORWARD_GFLOP} GFLOP per sequence): {bound:.1f} sequences/s')
+    print_table(times, outputs, args.batch_size, bound)
 
 
 if __name__ == '__main__':
