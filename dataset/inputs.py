@@ -13,7 +13,9 @@ def joint_features(data, out=None):
     """xyz and xyz relative to joint 1 (the spine middle)."""
     out = _block(data, out)
     out[:3] = data
-    np.subtract(data, data[:, :, 1:2], out=out[3:])
+    # A gather then a plain subtract: broadcasting over V with M=2 innermost is 4x slower.
+    spine = np.take(data, np.ones(data.shape[2], dtype=np.intp), axis=2)
+    np.subtract(data, spine, out=out[3:])
     return out
 
 

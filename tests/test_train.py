@@ -107,10 +107,11 @@ def test_evaluate_scores_every_sample_and_names_bad_checkpoints(tmp_path, data_r
     assert len(wrong.stderr.strip().splitlines()) == 1
 
 
-def test_cpu_fallback_notice_when_gpus_are_asked_for(tmp_path, data_root):
+def test_cpu_fallback_notices_for_gpus_and_amp(tmp_path, data_root):
     if paddle.device.is_compiled_with_cuda():
         pytest.skip('this Paddle build has CUDA')
     work_dir = tmp_path / 'work'
     config = write_config(tmp_path, data_root, work_dir, epochs=1)
-    result = run_main('-c', str(config), '-g', '0')
+    result = run_main('-c', str(config), '-g', '0', '--amp')
     assert result.returncode == 0 and 'running on the CPU' in result.stdout
+    assert '--amp is only used on GPU' in result.stdout
