@@ -272,10 +272,10 @@ class Processor:
     # ---------------------------------------------------------------- evaluation
     def evaluate(self):
         """-e: score every eval sample with the checkpoint given by -pp."""
-        self._open_run_dir()
         self._load_pretrained()
         self.model = self.net
         self.eval_loader = self._eval_loader()
+        self._open_run_dir()   # only once the checkpoint and the data are known to be good
         return self._evaluate(epoch=None)
 
     def _predict(self, loader):

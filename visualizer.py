@@ -71,8 +71,8 @@ def run(processor):
     num_frame = feeder.num_frame
     frames = _checked_frames(cfg.get('visualization_frames'), num_frame)
 
-    processor._open_run_dir()
     processor._load_pretrained()
+    processor._open_run_dir()
     scores = _eval_scores(processor, loader)
     if not processor.is_main:
         return None
