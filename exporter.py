@@ -67,7 +67,7 @@ def check_round_trip(deploy, stem, data_shape, batch_size=2):
 def export(processor):
     cfg = processor.cfg
     checkpoint_path = cfg['pretrained_path']
-    processor._load_pretrained()
+    processor.load_pretrained()
     net = processor.net
     net.eval()
     stem = Path(checkpoint_path).with_suffix('')

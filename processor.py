@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import paddle.nn.functional as F
+import yaml
 from tqdm import tqdm
 
 import initializer
@@ -75,7 +76,7 @@ class Processor:
     def is_main(self):
         return self.rank == 0
 
-    def _open_run_dir(self, run_dir=None):
+    def open_run_dir(self, run_dir=None):
         """Run folder <work_dir>/<config>_<model>_<dataset>/<timestamp>/ with log.txt and config."""
         if run_dir is None:
             name = f'{self.cfg["config"]}_{self.cfg["model_type"]}_{self.cfg["dataset"]}'
@@ -85,19 +86,18 @@ class Processor:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             setup_logging(self.run_dir / 'log.txt', rank=self.rank)
             with open(self.run_dir / 'config.yaml', 'w') as f:
-                import yaml
                 yaml.safe_dump(self.cfg, f, sort_keys=False)
         logger.info('Run folder: %s (device %s, %d process(es))', self.run_dir, self.device,
                     self.world_size)
 
-    def _load_pretrained(self):
+    def load_pretrained(self):
         path = self.cfg['pretrained_path']
         checkpoint = load_checkpoint(path)
         load_model_state(self.net, model_state_of(checkpoint), path)
         logger.info('Loaded %s', path)
         return checkpoint
 
-    def _eval_loader(self):
+    def build_eval_loader(self):
         feeder = initializer.build_feeders(self.cfg, self.graph, ['eval'])['eval']
         return initializer.build_loader(self.cfg, feeder, 'eval', self.rank, self.world_size)
 
@@ -119,9 +119,9 @@ class Processor:
         if self.args.resume:
             start_epoch = self._resume()
         else:
-            self._open_run_dir()
+            self.open_run_dir()
             if self.cfg['pretrained_path']:
-                self._load_pretrained()
+                self.load_pretrained()
         self.model = paddle.DataParallel(self.net) if self.world_size > 1 else self.net
         if self.is_main:
             from tensorboardX import SummaryWriter
@@ -224,7 +224,7 @@ class Processor:
         logger.info('Parameters are identical on all %d processes', self.world_size)
 
     def _evaluate_and_record(self, epoch):
-        results = self._evaluate(epoch)
+        results = self.run_evaluation(epoch)
         if not self.is_main:
             return
         self.writer.add_scalar('eval_top1', results['top1'], epoch)
@@ -265,18 +265,18 @@ class Processor:
         self.best_state = checkpoint.get('best_state', self.best_state)
         restore_rng_states(checkpoint['rng'])
         run_dir = checkpoint.get('run_dir')
-        self._open_run_dir(run_dir if run_dir and Path(run_dir).is_dir() else None)
+        self.open_run_dir(run_dir if run_dir and Path(run_dir).is_dir() else None)
         logger.info('Resumed from %s after epoch %d', path, checkpoint['epoch'])
         return checkpoint['epoch']
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self):
         """-e: score every eval sample with the checkpoint given by -pp."""
-        self._load_pretrained()
+        self.load_pretrained()
         self.model = self.net
-        self.eval_loader = self._eval_loader()
-        self._open_run_dir()   # only once the checkpoint and the data are known to be good
-        return self._evaluate(epoch=None)
+        self.eval_loader = self.build_eval_loader()
+        self.open_run_dir()   # only once the checkpoint and the data are known to be good
+        return self.run_evaluation(epoch=None)
 
     def _predict(self, loader):
         """Logits of this rank's samples: dict name -> float32 logits, and name -> label."""
@@ -301,7 +301,9 @@ class Processor:
             all_labels.update(rank_labels)
         return all_scores, all_labels
 
-    def _evaluate(self, epoch):
+    def run_evaluation(self, epoch):
+        """Score every eval sample once; log and (rank 0) write eval_results.json and
+        eval_scores.pkl in the run folder. `epoch` is None outside training."""
         start = time.time()
         scores, labels = self._gather(*self._predict(self.eval_loader))
         elapsed = time.time() - start
@@ -317,12 +319,12 @@ class Processor:
         logger.info('Evaluating time: %.2fs, Speed: %.2f sequences/(second*device)', elapsed,
                     n / max(elapsed, 1e-9) / self.world_size)
         if self.is_main:
-            self._write_eval_outputs(results, scores)
+            self.write_eval_outputs(results, scores)
         if self.world_size > 1:
             paddle.distributed.barrier()
         return results
 
-    def _write_eval_outputs(self, results, scores):
+    def write_eval_outputs(self, results, scores):
         public = {k: v for k, v in results.items() if k != 'confusion_matrix'}
         public['per_class_accuracy'] = {str(k): v for k, v in results['per_class_accuracy'].items()}
         atomic_save(public, self.run_dir / 'eval_results.json', save_json)

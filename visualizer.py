@@ -65,14 +65,14 @@ def run(processor):
     cfg, num_class = processor.cfg, processor.num_class
     cam_class = _checked_class(cfg.get('visualization_class'), num_class)
     processor.net.eval()
-    loader = processor._eval_loader()
+    loader = processor.build_eval_loader()
     feeder = loader.dataset
     samples = _checked_samples(cfg.get('visualization_sample'), len(feeder))
     num_frame = feeder.num_frame
     frames = _checked_frames(cfg.get('visualization_frames'), num_frame)
 
-    processor._load_pretrained()
-    processor._open_run_dir()
+    processor.load_pretrained()
+    processor.open_run_dir()
     scores = _eval_scores(processor, loader)
     if not processor.is_main:
         return None
@@ -173,14 +173,14 @@ def _reuse_scores(processor, feeder, path, scores):
     logger.info('Top-1 accuracy: %d/%d(%.2f%%), Top-5 accuracy: %d/%d(%.2f%%), Mean loss:%.4f',
                 results['top1_count'], n, 100 * results['top1'], results['top5_count'], n,
                 100 * results['top5'], results['mean_loss'])
-    processor._write_eval_outputs(results, scores)
+    processor.write_eval_outputs(results, scores)
     return scores
 
 
 def _compute_scores(processor, loader):
     """The processor's evaluation (logs, eval_results.json, eval_scores.pkl); its scores back."""
     processor.model, processor.eval_loader = processor.net, loader
-    processor._evaluate(epoch=None)
+    processor.run_evaluation(epoch=None)
     if not processor.is_main:
         return None
     with open(processor.run_dir / SCORES_NAME, 'rb') as f:

@@ -112,7 +112,7 @@ def bench_loader():
     from fake_data import write_generated_split
     with tempfile.TemporaryDirectory() as root:
         folder = Path(root) / 'original' / 'ntu-xsub'
-        write_generated_split(folder, 'train', [i % 60 for i in range(8 * BATCH)])
+        write_generated_split(folder, 'train', [i % 60 for i in range(5 * BATCH)])
         write_generated_split(folder, 'eval', [0] * BATCH)
         cfg = load_config('2001')
         cfg['dataset_args']['ntu'].update(root_folder=root, num_workers=2)
