@@ -109,3 +109,24 @@ def test_unknown_names_are_clear_errors():
 def test_model_class_is_exported():
     net, *_ = build_model(small_config(2001))
     assert isinstance(net, EfficientGCN)
+
+
+@pytest.mark.parametrize('kernel,stride,groups,bias', [
+    ((1, 1), 1, 1, True), ((1, 1), 1, 1, False), ((1, 1), (2, 1), 1, True),
+    ((5, 1), (2, 1), 1, True), ((5, 1), 1, 8, True)])
+def test_fast_conv_equals_paddle_conv(kernel, stride, groups, bias):
+    """The CPU-fast Conv2D (matmul / view-bias) computes exactly what nn.Conv2D does."""
+    from paddle import nn
+
+    from model.layers import Conv2D
+    padding = ((kernel[0] - 1) // 2, 0)
+    fast = Conv2D(8, 16, kernel, stride, padding, groups=groups,
+                  bias_attr=None if bias else False)
+    plain = nn.Conv2D(8, 16, kernel, stride, padding, groups=groups,
+                      bias_attr=None if bias else False)
+    plain.set_state_dict(fast.state_dict())
+    if bias:
+        fast.bias.set_value(paddle.randn([16]))
+        plain.bias.set_value(fast.bias)
+    x = paddle.randn([3, 8, 12, 25])
+    np.testing.assert_allclose(fast(x).numpy(), plain(x).numpy(), rtol=1e-5, atol=1e-5)
