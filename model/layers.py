@@ -24,24 +24,43 @@ class Conv2D(nn.Conv2D):
                            and self._groups == 1 and not np.any(self._padding))
 
     def forward(self, x):
+        return self.convolve(x, self.weight, self.bias)
+
+    def convolve(self, x, weight, bias):
+        """This layer's convolution with the given weight and bias (None: no bias)."""
         if self._pointwise:
             h, w = x.shape[2], x.shape[3]
-            weight = self.weight.reshape([self._out_channels, self._in_channels])
+            weight = weight.reshape([self._out_channels, self._in_channels])
             y = paddle.matmul(weight, x.reshape([0, self._in_channels, -1]))
         else:
-            y = F.conv2d(x, self.weight, None, self._stride, self._padding, self._dilation,
+            y = F.conv2d(x, weight, None, self._stride, self._padding, self._dilation,
                          self._groups)
             h, w = y.shape[2], y.shape[3]
             y = y.reshape([0, self._out_channels, -1])
-        if self.bias is not None:
-            y = y + self.bias.reshape([self._out_channels, 1])
+        if bias is not None:
+            y = y + bias.reshape([self._out_channels, 1])
         return y.reshape([0, self._out_channels, h, w])
+
+
+class ConvBN(nn.Sequential):
+    """Conv2D then BatchNorm2D (sublayers 0 and 1, as the checkpoints name them). In eval mode
+    the BatchNorm is folded into the convolution's weight and bias: one pass less over the map."""
+
+    def forward(self, x):
+        conv, bn = self[0], self[1]
+        if self.training:
+            return bn(conv(x))
+        scale = bn.weight * paddle.rsqrt(bn._variance + bn._epsilon)
+        shift = bn.bias - bn._mean * scale
+        if conv.bias is not None:
+            shift = shift + conv.bias * scale
+        return conv.convolve(x, conv.weight * scale.reshape([-1, 1, 1, 1]), shift)
 
 
 def conv_bn(in_channel, out_channel, kernel_size=1, stride=1, groups=1, bias=True):
     """Conv2D (temporal kernel k x 1, 'same' time padding) followed by BatchNorm."""
     padding = ((kernel_size - 1) // 2, 0)
-    return nn.Sequential(
+    return ConvBN(
         Conv2D(in_channel, out_channel, (kernel_size, 1), (stride, 1), padding,
                groups=groups, bias_attr=None if bias else False),
         nn.BatchNorm2D(out_channel),

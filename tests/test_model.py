@@ -130,3 +130,19 @@ def test_fast_conv_equals_paddle_conv(kernel, stride, groups, bias):
         plain.bias.set_value(fast.bias)
     x = paddle.randn([3, 8, 12, 25])
     np.testing.assert_allclose(fast(x).numpy(), plain(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize('kernel,stride,groups', [(1, 1, 1), (5, 2, 1), (5, 1, 8)])
+def test_conv_bn_folds_batch_norm_exactly_in_eval_mode(kernel, stride, groups):
+    from model.layers import conv_bn
+    block = conv_bn(8, 8, kernel, stride, groups)
+    conv, bn = block[0], block[1]
+    conv.bias.set_value(paddle.randn([8]))
+    for value in (bn.weight, bn.bias, bn._mean):
+        value.set_value(paddle.randn([8]))
+    bn._variance.set_value(paddle.rand([8]) + 0.5)
+    block.eval()
+    x = paddle.randn([2, 8, 12, 25])
+    np.testing.assert_allclose(block(x).numpy(), bn(conv(x)).numpy(), rtol=1e-4, atol=1e-5)
+    block.train()
+    np.testing.assert_allclose(block(x).numpy(), bn(conv(x)).numpy(), rtol=1e-4, atol=1e-5)
