@@ -83,11 +83,15 @@ def launcher_rank():
     return int(os.environ.get('PADDLE_TRAINER_ID', '0'))
 
 
+def generate_data(cfg):
+    import generator   # numpy only: -gd never loads paddle
+    generator.generate(cfg, progress=not cfg['no_progress_bar'])
+
+
 def make_demo_data(cfg):
     """Rank 0 generates; other launched processes wait for its atomically renamed files."""
     if launcher_rank() == 0:
-        import generator
-        generator.generate(cfg, progress=not cfg['no_progress_bar'])
+        generate_data(cfg)
         return
     deadline = time.time() + DEMO_DATA_WAIT
     while needs_demo_data(cfg):
@@ -98,8 +102,7 @@ def make_demo_data(cfg):
 
 def run(args, cfg):
     if args.generate_data:
-        import generator
-        generator.generate(cfg, progress=not cfg['no_progress_bar'])
+        generate_data(cfg)
         return
     if needs_demo_data(cfg):
         make_demo_data(cfg)
@@ -128,8 +131,8 @@ def main(argv=None):
         print(f'error: {e}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print('interrupted; the last completed epoch is in <work_dir>/checkpoint.pdparams '
-              '(continue with -r)', file=sys.stderr)
+        print('interrupted; training keeps its last completed epoch in '
+              '<work_dir>/checkpoint.pdparams (continue with -r)', file=sys.stderr)
         return 130
     return 0
 
