@@ -10,6 +10,7 @@ import numpy as np
 import paddle
 import yaml
 
+from dataset import dataset_args_of
 from dataset.ntu_actions import class_names
 from utils import UserError
 
@@ -29,7 +30,7 @@ class LogitsOnly(paddle.nn.Layer):
 
 
 def inference_config(cfg, data_shape, num_class, graph, model_file, params_file):
-    dataset_args = cfg['dataset_args'][cfg['dataset'].split('-')[0]]
+    dataset_args = dataset_args_of(cfg)
     return {
         'model_file': model_file, 'params_file': params_file,
         'config': cfg['config'], 'model_type': cfg['model_type'], 'dataset': cfg['dataset'],

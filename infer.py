@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+import metrics
 import reader
 from dataset.inputs import build_inputs
 from utils import import_paddle, set_cpu_threads
@@ -385,17 +386,12 @@ class Runner:
 
 
 # ---------------------------------------------------------------- results
-def softmax(logits):
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
 def top_k(probs, k):
     return np.argsort(-probs, axis=1, kind='stable')[:, :k]
 
 
 def print_predictions(names, logits, labels, class_names):
-    probs = softmax(logits.astype(np.float64))
+    probs = metrics.softmax(logits.astype(np.float64))
     preds = probs.argmax(axis=1)
     width = max(len(name) for name in names)
     for name, pred, prob, label in zip(names, preds, probs, labels):
@@ -420,7 +416,7 @@ def print_accuracy(logits, labels):
 
 
 def results_json(names, logits, class_names):
-    probs = softmax(logits.astype(np.float64))
+    probs = metrics.softmax(logits.astype(np.float64))
     top = top_k(probs, TOP_K)
     return {name: {'pred': int(row[0]),
                    'top5': [[int(c), class_names[c], float(p[c])] for c in row],

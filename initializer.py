@@ -2,7 +2,7 @@
 import paddle
 
 import model as model_zoo
-from dataset import dataset_info
+from dataset import dataset_args_of, dataset_info
 from utils import ConfigError
 
 
@@ -23,7 +23,7 @@ def build_model(cfg):
 def build_feeders(cfg, graph, phases):
     """NTU_Feeder per phase, reading the arrays that -gd wrote."""
     from dataset.ntu_feeder import NTU_Feeder
-    dataset_args = cfg['dataset_args'][cfg['dataset'].split('-')[0]]
+    dataset_args = dataset_args_of(cfg)
     return {phase: NTU_Feeder(phase, cfg['dataset'], dataset_args, graph.connect_joint,
                               debug=cfg['debug'])
             for phase in phases}
@@ -34,7 +34,7 @@ def build_loader(cfg, feeder, phase, rank=0, world_size=1):
     from paddle.io import DataLoader
 
     from dataset.samplers import ShardedBatchSampler
-    dataset_args = cfg['dataset_args'][cfg['dataset'].split('-')[0]]
+    dataset_args = dataset_args_of(cfg)
     train = phase == 'train'
     batch_size = dataset_args[f'{phase}_batch_size']
     sampler = ShardedBatchSampler(len(feeder), batch_size, shuffle=train, drop_last=train,

@@ -7,6 +7,10 @@ def log_softmax(logits):
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def softmax(logits):
+    return np.exp(log_softmax(logits))
+
+
 def summarize(logits, labels, num_class):
     """Metrics of (N, num_class) logits against N labels."""
     logits = np.asarray(logits, dtype=np.float64)

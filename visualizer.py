@@ -203,9 +203,9 @@ def _sha256(path, chunk=1 << 20):
 
 def _scores_key(processor):
     """Everything the eval scores depend on; JSON-normalised so it compares with a loaded key."""
-    from dataset import generated_data_folder
+    from dataset import dataset_args_of, generated_data_folder
     cfg = processor.cfg
-    dataset_args = cfg['dataset_args'][cfg['dataset'].split('-')[0]]
+    dataset_args = dataset_args_of(cfg)
     folder = generated_data_folder(dataset_args, cfg['dataset'])
     key = {
         'checkpoint_sha256': _sha256(cfg['pretrained_path']),
@@ -282,7 +282,7 @@ class SampleCam:
         return class_activation_map(self.feature, self.weight, class_index)
 
     def probabilities(self):
-        return np.exp(metrics.log_softmax(self.logits[None]))[0]
+        return metrics.softmax(self.logits[None])[0]
 
 
 # ---------------------------------------------------------------- pictures
@@ -383,7 +383,7 @@ def write_per_class_accuracy_png(path, results, names):
 
 def write_misclassified_csv(path, names, labels, logits, class_text):
     """Wrong top-1 predictions, most confident first; probabilities from the softmax of logits."""
-    probabilities = np.exp(metrics.log_softmax(logits))
+    probabilities = metrics.softmax(logits)
     predicted = probabilities.argmax(axis=1)
     wrong = np.nonzero(predicted != labels)[0]
     confidence = probabilities[wrong, predicted[wrong]]

@@ -14,14 +14,26 @@ NUM_CHANNELS = 6   # every input branch (J, V or B) has 6 channels
 NUM_PERSONS = 2
 
 
+def _section(dataset, dataset_args):
+    """The entry of dataset_args for the dataset's layout (dataset_args.ntu for ntu-xsub)."""
+    from utils import ConfigError
+    layout = dataset.split('-')[0]
+    if layout not in dataset_args:
+        raise ConfigError(f'dataset_args has no {layout!r} entry for {dataset}')
+    return dataset_args[layout]
+
+
+def dataset_args_of(cfg):
+    """The config's settings for its dataset, e.g. cfg['dataset_args']['ntu']."""
+    return _section(cfg['dataset'], cfg['dataset_args'])
+
+
 def dataset_info(dataset, dataset_args):
     """num_class, graph and data_shape [I, C, T, V, M] of a config's dataset."""
     from utils import ConfigError
     if dataset not in NUM_CLASSES:
         raise ConfigError(f'unknown dataset {dataset!r}; choose one of {", ".join(NUM_CLASSES)}')
-    args = dataset_args.get(dataset.split('-')[0])
-    if args is None:
-        raise ConfigError(f'dataset_args has no {dataset.split("-")[0]!r} entry for {dataset}')
+    args = _section(dataset, dataset_args)
     graph = Graph(dataset)
     inputs = args['inputs']
     if not inputs or set(inputs) - set('JVB'):
