@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO / 'tests'))
 
 from conftest import SHARED  # noqa: E402
 from memory_probe import run_watching_memory  # noqa: E402
+from reader import native  # noqa: E402
 from reader.ntu import parse_name  # noqa: E402
 
 CONFIGS = {'2001': ('ntu-xsub', False), '2002': ('ntu-xview', True)}
@@ -101,6 +102,8 @@ def main():
         files = make_copies(source, tmp / 'skeletons', copies)
         size = sum(p.stat().st_size for p in files)
         print(f'{len(files)} files ({size / 1e9:.2f} GB): {copies} copies of each real file')
+        print('parser: ' + ('C line scanner' if native.line_scanner() else
+                            'numpy only (no C compiler, or EFFICIENTGCN_NO_C is set)'))
         bare_parse(files[:200])   # warm the page cache and the interpreter alike for everyone
         bare = bare_parse(files)
         print(f'bare single-process parse: {bare:.2f} s ({bare / len(files) * 1e3:.2f} ms/file)')

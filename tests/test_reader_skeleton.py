@@ -1,11 +1,21 @@
-"""reader.skeleton: the .skeleton parser."""
+"""reader.skeleton: the .skeleton parser. Every test runs with the C line scanner and with the
+numpy path that replaces it where no C compiler is found."""
 import re
 
 import numpy as np
 import pytest
 
-from reader import SkeletonError, read_skeleton
+from reader import SkeletonError, native, read_skeleton
 from skeleton_files import bad_texts, body, good_text, ntu_text
+
+
+@pytest.fixture(autouse=True, params=['C scanner', 'numpy'])
+def parser(request, monkeypatch):
+    if request.param == 'numpy':
+        monkeypatch.setattr(native, 'line_scanner', lambda: None)
+    elif native.line_scanner() is None:
+        pytest.skip('the C line scanner cannot be built here (no C compiler?)')
+    return request.param
 
 
 def plain_read(path):
