@@ -19,14 +19,31 @@ class ST_Joint_Att(nn.Layer):
         self.conv_v = nn.Conv2D(inner_channel, channel, 1)
 
     def forward(self, x):
-        t, v = x.shape[2], x.shape[3]
-        x_t = x.mean(axis=3, keepdim=True)                                 # N, C, T, 1
-        x_v = x.mean(axis=2, keepdim=True).transpose([0, 1, 3, 2])         # N, C, V, 1
+        n, c, t, v = x.shape
+        x_t = mean_over_joints(x)                                          # N, C, T, 1
+        x_v = mean_over_frames(x).reshape([-1, c, v, 1])                   # N, C, V, 1
         x_att = self.fcn(paddle.concat([x_t, x_v], axis=2))
         x_t, x_v = paddle.split(x_att, [t, v], axis=2)
         att_t = F.sigmoid(self.conv_t(x_t))                                # N, C, T, 1
-        att_v = F.sigmoid(self.conv_v(x_v.transpose([0, 1, 3, 2])))        # N, C, 1, V
-        return att_t * att_v
+        att_v = F.sigmoid(self.conv_v(x_v))                                # N, C, V, 1
+        # The outer product as a batched matrix product with inner size 1: Paddle's CPU
+        # broadcast of (T, 1) * (1, V) is ~30x slower.
+        outer = paddle.matmul(att_t.reshape([-1, t, 1]), att_v.reshape([-1, 1, v]))
+        return outer.reshape([-1, c, t, v])                                # N, C, T, V
+
+
+def mean_over_joints(x):
+    """x.mean(axis=3, keepdim=True) as a matrix product (several times faster on the CPU)."""
+    n, c, t, v = x.shape
+    ones = paddle.full([v, 1], 1.0 / v, x.dtype)
+    return paddle.matmul(x.reshape([-1, c * t, v]), ones).reshape([-1, c, t, 1])
+
+
+def mean_over_frames(x):
+    """x.mean(axis=2, keepdim=True) as a matrix product (several times faster on the CPU)."""
+    n, c, t, v = x.shape
+    ones = paddle.full([1, t], 1.0 / t, x.dtype)
+    return paddle.matmul(ones, x.reshape([-1, t, v])).reshape([-1, c, 1, v])
 
 
 class Part_Att(nn.Layer):

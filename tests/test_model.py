@@ -138,11 +138,72 @@ def test_conv_bn_folds_batch_norm_exactly_in_eval_mode(kernel, stride, groups):
     block = conv_bn(8, 8, kernel, stride, groups)
     conv, bn = block[0], block[1]
     conv.bias.set_value(paddle.randn([8]))
-    for value in (bn.weight, bn.bias, bn._mean):
-        value.set_value(paddle.randn([8]))
-    bn._variance.set_value(paddle.rand([8]) + 0.5)
+    random_batch_norm(bn, 8)
     block.eval()
     x = paddle.randn([2, 8, 12, 25])
     np.testing.assert_allclose(block(x).numpy(), bn(conv(x)).numpy(), rtol=1e-4, atol=1e-5)
     block.train()
     np.testing.assert_allclose(block(x).numpy(), bn(conv(x)).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def random_batch_norm(bn, channels):
+    for value in (bn.weight, bn.bias, bn._mean):
+        value.set_value(paddle.randn([channels]))
+    bn._variance.set_value(paddle.rand([channels]) + 0.5)
+
+
+def graph_conv_by_definition(layer, x):
+    """The seed's order: 1x1 conv to K * C channels, then einsum over hops and joints."""
+    y = layer.gcn(x)
+    n, kc, t, v = y.shape
+    y = y.reshape([n, layer.s_kernel_size, kc // layer.s_kernel_size, t, v])
+    return paddle.einsum('nkctv,kvw->nctw', y, layer.A * layer.edge)
+
+
+@pytest.mark.parametrize('bias', [True, False])
+def test_graph_conv_equals_its_definition_forward_and_backward(bias):
+    from dataset.graphs import Graph
+    from model.layers import SpatialGraphConv
+    layer = SpatialGraphConv(6, 8, 2, bias, True, Graph('ntu').A)
+    layer.edge.set_value(paddle.rand(layer.edge.shape) + 0.5)
+    if bias:
+        layer.gcn.bias.set_value(paddle.randn(layer.gcn.bias.shape))
+    x = paddle.randn([3, 6, 12, 25])
+    x.stop_gradient = False
+    outputs, grads = [], []
+    for forward in (layer, lambda x: graph_conv_by_definition(layer, x)):
+        y = forward(x)
+        (y * paddle.arange(y.size, dtype='float32').reshape(y.shape) / y.size).sum().backward()
+        outputs.append(y.numpy())
+        grads.append([p.grad.numpy().copy() for p in (x, *layer.parameters())])
+        for p in (x, *layer.parameters()):
+            p.clear_gradient()
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
+    for fast, plain in zip(*grads):
+        np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-5)
+
+
+def test_graph_layer_folds_batch_norm_in_eval_mode():
+    from dataset.graphs import Graph
+    from model.layers import Spatial_Graph_Layer
+    layer = Spatial_Graph_Layer(6, 8, 2, True, paddle.nn.Swish(), edge=True, A=Graph('ntu').A)
+    layer.conv.gcn.bias.set_value(paddle.randn([24]))
+    random_batch_norm(layer.bn, 8)
+    layer.eval()
+    x = paddle.randn([3, 6, 12, 25])
+    expected = layer.act(layer.bn(graph_conv_by_definition(layer.conv, x)) + layer.residual(x))
+    np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_joint_attention_equals_its_definition():
+    """Means and the outer product are matrix products in the model; same values."""
+    from model.attentions import ST_Joint_Att
+    att = ST_Joint_Att(8, 2, True)
+    att.eval()
+    x = paddle.randn([3, 8, 12, 25])
+    x_t = x.mean(axis=3, keepdim=True)
+    x_v = x.mean(axis=2, keepdim=True).transpose([0, 1, 3, 2])
+    x_t, x_v = paddle.split(att.fcn(paddle.concat([x_t, x_v], axis=2)), [12, 25], axis=2)
+    expected = paddle.nn.functional.sigmoid(att.conv_t(x_t)) * \
+        paddle.nn.functional.sigmoid(att.conv_v(x_v.transpose([0, 1, 3, 2])))
+    np.testing.assert_allclose(att(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
