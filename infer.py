@@ -70,7 +70,8 @@ def build_parser():
     add('--batch-size', '--batch_size', dest='batch_size', type=int, default=16)
     add_switch('--use-gpu', '--use_gpu', help='run on GPU 0 (CPU when Paddle has no CUDA)')
     add('--gpu_mem', type=int, default=8000, help='initial GPU memory pool in MB')
-    add_switch('--enable_mkldnn', help='use oneDNN (MKL-DNN) kernels on the CPU')
+    add_switch('--enable_mkldnn', default=True,
+               help='oneDNN (MKL-DNN) kernels on the CPU (default true: about 2x faster for B0)')
     add('--cpu_threads', type=int, default=None, help='CPU math threads (default: all cores)')
     add('--precision', choices=('fp32', 'fp16', 'int8'), default='fp32',
         help='fp16/int8 need TensorRT on a GPU')
@@ -310,7 +311,7 @@ def configure_gpu(config, args):
 
 def configure_cpu(config, args, cpu_threads):
     config.disable_gpu()
-    # Paddle 3 turns oneDNN on by default: switch it off unless asked for, so the flag decides.
+    # Set it either way: what Paddle does when told nothing differs between versions.
     if args.enable_mkldnn:
         config.enable_mkldnn()
     else:

@@ -10,12 +10,12 @@ import paddle.nn.functional as F
 
 
 class Conv2D(nn.Conv2D):
-    """nn.Conv2D with the same parameters (names, shapes, init), computed faster on the CPU.
+    """nn.Conv2D with the same parameters (names, shapes, init), computed faster in dygraph.
 
-    Paddle's broadcast of a [C] bias over an NCHW map is several times slower than the same add
-    over an (N, C, H*W) view, and a 1x1 convolution is one batched matrix product. Exported
-    programs keep this form too: on the CPU, Paddle Inference runs it 1.6x faster than plain
-    conv2d (4.7 against 2.9 sequences/s for B0, tests/bench_infer.py).
+    Paddle's CPU broadcast of a [C] bias over an NCHW map is several times slower than the same
+    add over an (N, C, H*W) view, and a 1x1 convolution is one batched matrix product. Static
+    graphs (export) keep plain conv2d with its bias: Paddle Inference's oneDNN passes fuse it
+    with the batch norm, add and activation around it, and GPUs run it best as it is.
     """
 
     def __init__(self, *args, **kwargs):
@@ -28,6 +28,9 @@ class Conv2D(nn.Conv2D):
 
     def convolve(self, x, weight, bias):
         """This layer's convolution with the given weight and bias (None: no bias)."""
+        if not paddle.in_dynamic_mode():
+            return F.conv2d(x, weight, bias, self._stride, self._padding, self._dilation,
+                            self._groups)
         if self._pointwise:
             h, w = x.shape[2], x.shape[3]
             weight = weight.reshape([self._out_channels, self._in_channels])
@@ -113,12 +116,11 @@ class SpatialGraphConv(nn.Layer):
         _, in_channel, t, v = x.shape
         k = self.s_kernel_size
         out_channel = self.gcn._out_channels // k
-        adjacency = (self.A * self.edge).unsqueeze(0)        # 1, K, V, W
-        # Same rank on both sides: Paddle 3's matmul backward fails on a lower-rank operand.
-        x = paddle.matmul(x.reshape([-1, 1, t, v]), adjacency)   # N * C_in, K, T, W
+        adjacency = self.A * self.edge                           # K, V, W
+        x = per_hop_matmul(x.reshape([-1, 1, t, v]), adjacency)  # N * C_in, K, T, W
         weight = self.gcn.weight.reshape([k, out_channel, in_channel])
         weight = weight.transpose([1, 2, 0]).reshape([out_channel, in_channel * k])
-        bias = self._joint_bias(adjacency[0], k, out_channel)    # C, W or None
+        bias = self._joint_bias(adjacency, k, out_channel)       # C, W or None
         if scale is not None:
             weight = weight * scale.unsqueeze(1)
             bias = shift.unsqueeze(1) if bias is None else \
@@ -134,6 +136,15 @@ class SpatialGraphConv(nn.Layer):
             return None
         return paddle.matmul(self.gcn.bias.reshape([k, out_channel]), adjacency.sum(axis=1),
                              transpose_x=True)
+
+
+def per_hop_matmul(x, adjacency):
+    """(M, 1, T, V) @ (K, V, W) -> (M, K, T, W). Works around two Paddle 3.3 bugs: in dygraph
+    the backward of a broadcast matmul fails unless both sides have the same rank, and in a
+    static graph a broadcast of the unknown batch size (-1) against 1 is inferred as 1."""
+    if paddle.in_dynamic_mode():
+        adjacency = adjacency.unsqueeze(0)
+    return paddle.matmul(x, adjacency)
 
 
 class Spatial_Graph_Layer(nn.Layer):
