@@ -5,7 +5,7 @@ import paddle
 import paddle.nn as nn
 
 from .attentions import Attention_Layer
-from .layers import TEMPORAL_LAYERS, Spatial_Graph_Layer, Temporal_Basic_Layer
+from .layers import TEMPORAL_LAYERS, Spatial_Graph_Layer, Temporal_Basic_Layer, mean_of_rows
 
 
 class EfficientGCN_Blocks(nn.Sequential):
@@ -45,7 +45,9 @@ class EfficientGCN_Classifier(nn.Layer):
         self.fc = nn.Conv3D(curr_channel, num_class, 1)
 
     def forward(self, feature):
-        x = feature.mean(axis=[2, 3, 4], keepdim=True)
+        c = feature.shape[1]
+        x = mean_of_rows(feature.reshape([-1, c, math.prod(feature.shape[2:])]))
+        x = x.reshape([-1, c, 1, 1, 1])
         return self.fc(self.dropout(x)).flatten(1)
 
 

@@ -207,3 +207,13 @@ def test_joint_attention_equals_its_definition():
     expected = paddle.nn.functional.sigmoid(att.conv_t(x_t)) * \
         paddle.nn.functional.sigmoid(att.conv_v(x_v.transpose([0, 1, 3, 2])))
     np.testing.assert_allclose(att(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_classifier_averages_over_frames_joints_and_bodies():
+    from model.nets import EfficientGCN_Classifier
+    classifier = EfficientGCN_Classifier(8, 5, 0.25)
+    classifier.eval()
+    feature = paddle.randn([3, 8, 6, 25, 2])
+    expected = classifier.fc(feature.mean(axis=[2, 3, 4], keepdim=True)).flatten(1)
+    np.testing.assert_allclose(classifier(feature).numpy(), expected.numpy(), rtol=1e-5,
+                               atol=1e-6)
