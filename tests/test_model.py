@@ -115,7 +115,8 @@ def test_model_class_is_exported():
     ((1, 1), 1, 1, True), ((1, 1), 1, 1, False), ((1, 1), (2, 1), 1, True),
     ((5, 1), (2, 1), 1, True), ((5, 1), 1, 8, True)])
 def test_fast_conv_equals_paddle_conv(kernel, stride, groups, bias):
-    """The CPU-fast Conv2D (matmul / view-bias) computes exactly what nn.Conv2D does."""
+    """The CPU-fast Conv2D (matmul / view-bias) computes what nn.Conv2D does, and the same
+    gradients."""
     from paddle import nn
 
     from model.layers import Conv2D
@@ -129,7 +130,15 @@ def test_fast_conv_equals_paddle_conv(kernel, stride, groups, bias):
         fast.bias.set_value(paddle.randn([16]))
         plain.bias.set_value(fast.bias)
     x = paddle.randn([3, 8, 12, 25])
-    np.testing.assert_allclose(fast(x).numpy(), plain(x).numpy(), rtol=1e-5, atol=1e-5)
+    x.stop_gradient = False
+    results = []
+    for conv in (fast, plain):
+        y = conv(x)
+        (y * paddle.arange(y.size, dtype='float32').reshape(y.shape) / y.size).sum().backward()
+        results.append([y.numpy()] + [p.grad.numpy().copy() for p in (x, *conv.parameters())])
+        x.clear_gradient()
+    for got, expected in zip(*results):   # output, then gradients of x, weight (and bias)
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize('kernel,stride,groups', [(1, 1, 1), (5, 2, 1), (5, 1, 8)])
