@@ -154,59 +154,57 @@ def shared_weight_matmul(weight, x):
     return paddle.matmul(weight, x)
 
 
-class _SharedWeightMatmul(PyLayer):
-    @staticmethod
-    def forward(ctx, weight, x):
-        ctx.save_for_backward(weight, x)
-        ctx.needs_grad = (not weight.stop_gradient, not x.stop_gradient)
-        return paddle.matmul(weight, x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        weight, x = ctx.saved_tensor()
-        grad_weight = grad_x = None
-        if ctx.needs_grad[0]:
-            n = grad.shape[0]
-            per_sample = paddle.matmul(grad, x, transpose_y=True).reshape([n, -1])   # N, O * I
-            grad_weight = paddle.matmul(paddle.ones([1, n], grad.dtype), per_sample)
-            grad_weight = grad_weight.reshape(weight.shape)
-        if ctx.needs_grad[1]:
-            grad_x = paddle.matmul(weight, grad, transpose_x=True)
-        return grad_weight, grad_x
-
-
 def per_hop_matmul(x, adjacency):
-    """(M, 1, T, V) @ (K, V, W) -> (M, K, T, W): the joints aggregated once per hop."""
+    """(M, 1, T, V) @ (K, V, W) -> (M, K, T, W): the joints aggregated once per hop. In dygraph
+    its backward is made of matrix products: Paddle 3.3's own fails (operands of different
+    rank) or, with equal ranks, sums over the hops with a CPU reduce that makes it 2x slower."""
     if paddle.in_dynamic_mode():
         return _PerHopMatmul.apply(x, adjacency)
     return paddle.matmul(x, adjacency)
 
 
-class _PerHopMatmul(PyLayer):
-    """per_hop_matmul with a backward of matrix products. Paddle 3.3's own backward of this
-    broadcast matmul fails (operands of different rank) or, with equal ranks, sums over the
-    hop axis with a CPU reduce that makes it 2x slower forward + backward."""
+def _sum_rows(x):
+    """(R, L) -> (1, L), as a matrix product."""
+    return paddle.matmul(paddle.ones([1, x.shape[0]], x.dtype), x)
+
+
+class _Matmul(PyLayer):
+    """matmul(a, b); subclasses give the backward, for the inputs that need a gradient."""
 
     @staticmethod
-    def forward(ctx, x, adjacency):
-        ctx.save_for_backward(x, adjacency)
-        ctx.needs_grad = (not x.stop_gradient, not adjacency.stop_gradient)
-        return paddle.matmul(x, adjacency)
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.needs_grad = (not a.stop_gradient, not b.stop_gradient)
+        return paddle.matmul(a, b)
 
+
+class _SharedWeightMatmul(_Matmul):
+    @staticmethod
+    def backward(ctx, grad):
+        weight, x = ctx.saved_tensor()
+        grad_weight = grad_x = None
+        if ctx.needs_grad[0]:   # per sample grad @ x^T, summed over samples
+            per_sample = paddle.matmul(grad, x, transpose_y=True).reshape([grad.shape[0], -1])
+            grad_weight = _sum_rows(per_sample).reshape(weight.shape)
+        if ctx.needs_grad[1]:
+            grad_x = paddle.matmul(weight, grad, transpose_x=True)
+        return grad_weight, grad_x
+
+
+class _PerHopMatmul(_Matmul):
     @staticmethod
     def backward(ctx, grad):
         x, adjacency = ctx.saved_tensor()
         m, k, t, w = grad.shape
         v = adjacency.shape[1]
         grad_x = grad_adjacency = None
-        if ctx.needs_grad[0]:   # sum over hops of grad @ A_k^T
-            grad_x = paddle.matmul(grad, adjacency, transpose_y=True).reshape([m, k, t * v])
-            grad_x = paddle.matmul(paddle.ones([1, k], grad.dtype), grad_x)
+        if ctx.needs_grad[0]:   # grad @ A_k^T, summed over hops
+            per_hop = paddle.matmul(grad, adjacency, transpose_y=True).reshape([m, k, t * v])
+            grad_x = paddle.matmul(paddle.ones([1, k], grad.dtype), per_hop)
             grad_x = grad_x.reshape([m, 1, t, v])
-        if ctx.needs_grad[1]:   # sum over rows of x^T @ grad
-            grad_adjacency = paddle.matmul(x, grad, transpose_x=True).reshape([m, k * v * w])
-            grad_adjacency = paddle.matmul(paddle.ones([1, m], grad.dtype), grad_adjacency)
-            grad_adjacency = grad_adjacency.reshape([k, v, w])
+        if ctx.needs_grad[1]:   # x^T @ grad per row, summed over rows
+            per_row = paddle.matmul(x, grad, transpose_x=True).reshape([m, k * v * w])
+            grad_adjacency = _sum_rows(per_row).reshape([k, v, w])
         return grad_x, grad_adjacency
 
 
