@@ -145,11 +145,17 @@ class SpatialGraphConv(nn.Layer):
                              transpose_x=True)
 
 
+def _on_cpu_in_dygraph(x):
+    """Where the hand-written backwards below pay off (and were measured): GPU kernels reduce
+    fast, and static graphs are left for Paddle's passes to fuse."""
+    return paddle.in_dynamic_mode() and x.place.is_cpu_place()
+
+
 def shared_weight_matmul(weight, x):
     """(O, I) @ (N, I, L) -> (N, O, L): one weight for every sample. In dygraph its backward
     sums the weight's gradient over samples with a matrix product; Paddle's own uses a CPU
     reduce and is ~4x slower."""
-    if paddle.in_dynamic_mode():
+    if _on_cpu_in_dygraph(x):
         return _SharedWeightMatmul.apply(weight, x)
     return paddle.matmul(weight, x)
 
@@ -158,15 +164,17 @@ def per_hop_matmul(x, adjacency):
     """(M, 1, T, V) @ (K, V, W) -> (M, K, T, W): the joints aggregated once per hop. In dygraph
     its backward is made of matrix products: Paddle 3.3's own fails (operands of different
     rank) or, with equal ranks, sums over the hops with a CPU reduce that makes it 2x slower."""
-    if paddle.in_dynamic_mode():
+    if _on_cpu_in_dygraph(x):
         return _PerHopMatmul.apply(x, adjacency)
+    if paddle.in_dynamic_mode():   # equal ranks, or Paddle 3.3's backward fails
+        adjacency = adjacency.unsqueeze(0)
     return paddle.matmul(x, adjacency)
 
 
 def add_bias(x, bias):
     """(N, C, L) + (C, 1) or (C, L). In dygraph the bias gradient is summed with matrix
     products; Paddle's own CPU reduce makes the add 2x slower forward + backward."""
-    if paddle.in_dynamic_mode():
+    if _on_cpu_in_dygraph(x):
         return _AddBias.apply(x, bias)
     return x + bias
 
