@@ -37,7 +37,7 @@ def line_scanner():
     if os.environ.get('EFFICIENTGCN_NO_C'):
         return None
     try:
-        library = ctypes.CDLL(str(_built_library()))
+        library = _load_library()
     except (OSError, subprocess.SubprocessError) as e:
         logger.info('no compiled skeleton parser (%s); parsing with numpy, which is slower',
                     str(e).splitlines()[0] if str(e) else type(e).__name__)
@@ -58,6 +58,16 @@ def line_scanner():
                 return tokens[:lines], values[:lines]
         raise AssertionError('skeleton_lines: more lines than newlines')
     return skeleton_lines
+
+
+def _load_library():
+    """The built library, rebuilt once if the cached file will not load (e.g. cut short)."""
+    path = _built_library()
+    try:
+        return ctypes.CDLL(str(path))
+    except OSError:
+        path.unlink(missing_ok=True)
+        return ctypes.CDLL(str(_built_library()))
 
 
 def _built_library():

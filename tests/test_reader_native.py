@@ -1,12 +1,18 @@
 """reader.native: the C line scanner behind the fast parse, and its build."""
 import math
+import os
 import shutil
+import subprocess
+import sys
 import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from reader import native
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -68,6 +74,24 @@ def test_built_once_into_the_cache_folder(fresh_build):
     built = sorted(p.name for p in fresh_build.iterdir())
     assert len(built) == 1 and built[0].startswith('skeleton_lines-') and \
         built[0].endswith('.so')   # no half-built leftovers
+
+
+def test_a_broken_cached_library_is_rebuilt(fresh_build):
+    """A cached file that will not load (e.g. cut short) is built again, in a fresh process
+    (this one keeps the library it loaded)."""
+    if shutil.which('cc') is None and shutil.which('gcc') is None:
+        pytest.skip('no C compiler here')
+    assert native.line_scanner() is not None
+    built = next(fresh_build.iterdir())
+    broken = fresh_build / 'broken'
+    broken.write_bytes(b'not a shared library')
+    broken.replace(built)   # a new file: this process still maps the old one
+    check = ('from reader import native; s = native.line_scanner(); '
+             'print(s is not None and s(b"1 2 3")[0].tolist() == [3])')
+    result = subprocess.run([sys.executable, '-c', check], capture_output=True, text=True,
+                            cwd=REPO, env={**os.environ, 'EFFICIENTGCN_CACHE': str(fresh_build)})
+    assert result.stdout.strip() == 'True', result.stderr
+    assert built.read_bytes() != b'not a shared library'
 
 
 def test_without_a_compiler_it_is_none(fresh_build, monkeypatch):
