@@ -3,7 +3,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .layers import mean_of_rows
+from .fast_ops import mean_of_rows
 
 
 class ST_Joint_Att(nn.Layer):
@@ -21,15 +21,15 @@ class ST_Joint_Att(nn.Layer):
         self.conv_v = nn.Conv2D(inner_channel, channel, 1)
 
     def forward(self, x):
-        n, c, t, v = x.shape
+        _, c, t, v = x.shape
         x_t = mean_over_joints(x)                                          # N, C, T, 1
         x_v = mean_over_frames(x).reshape([-1, c, v, 1])                   # N, C, V, 1
         x_att = self.fcn(paddle.concat([x_t, x_v], axis=2))
         x_t, x_v = paddle.split(x_att, [t, v], axis=2)
         att_t = F.sigmoid(self.conv_t(x_t))                                # N, C, T, 1
         att_v = F.sigmoid(self.conv_v(x_v))                                # N, C, V, 1
-        # The outer product as a batched matrix product with inner size 1: Paddle's CPU
-        # broadcast of (T, 1) * (1, V) is ~30x slower.
+        # The outer product as a batched matrix product with inner size 1: Paddle's broadcast
+        # of (T, 1) * (1, V) is ~30x slower on the CPU, and in oneDNN too.
         outer = paddle.matmul(att_t.reshape([-1, t, 1]), att_v.reshape([-1, 1, v]))
         return outer.reshape([-1, c, t, v])                                # N, C, T, V
 
@@ -37,7 +37,7 @@ class ST_Joint_Att(nn.Layer):
 def mean_over_joints(x):
     """x.mean(axis=3, keepdim=True). In dygraph a matrix product (Paddle's CPU reduce is several
     times slower); in a static graph a pooling, which oneDNN runs without leaving its layout."""
-    n, c, t, v = x.shape
+    _, c, t, v = x.shape
     if not paddle.in_dynamic_mode():
         return F.avg_pool2d(x, [1, v])
     return mean_of_rows(x.reshape([-1, c * t, v])).reshape([-1, c, t, 1])
@@ -45,7 +45,7 @@ def mean_over_joints(x):
 
 def mean_over_frames(x):
     """x.mean(axis=2, keepdim=True), computed as mean_over_joints is."""
-    n, c, t, v = x.shape
+    _, c, t, v = x.shape
     if not paddle.in_dynamic_mode():
         return F.avg_pool2d(x, [t, 1])
     ones = paddle.full([1, t], 1.0 / t, x.dtype)

@@ -5,7 +5,8 @@ import paddle
 import paddle.nn as nn
 
 from .attentions import Attention_Layer
-from .layers import TEMPORAL_LAYERS, Spatial_Graph_Layer, Temporal_Basic_Layer, mean_of_rows
+from .fast_ops import mean_of_rows
+from .layers import TEMPORAL_LAYERS, Spatial_Graph_Layer, Temporal_Basic_Layer
 
 
 class EfficientGCN_Blocks(nn.Sequential):

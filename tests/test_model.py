@@ -176,10 +176,10 @@ def test_graph_conv_equals_its_definition_forward_and_backward(bias, hand_writte
     """On the CPU the graph conv's matrix products have hand-written backwards; elsewhere
     Paddle's own (the same path here with those switched off)."""
     from dataset.graphs import Graph
-    from model import layers
+    from model import fast_ops
     from model.layers import SpatialGraphConv
     if not hand_written_backward:
-        monkeypatch.setattr(layers, '_on_cpu_in_dygraph', lambda x: False)
+        monkeypatch.setattr(fast_ops, '_on_cpu_in_dygraph', lambda x: False)
     layer = SpatialGraphConv(6, 8, 2, bias, True, Graph('ntu').A)
     layer.edge.set_value(paddle.rand(layer.edge.shape) + 0.5)
     if bias:
