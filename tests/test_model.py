@@ -3,6 +3,7 @@ import paddle
 import pytest
 
 import model
+import reference_forms
 from initializer import build_model
 from model.nets import EfficientGCN
 from utils import load_config
@@ -161,14 +162,6 @@ def random_batch_norm(bn, channels):
     bn._variance.set_value(paddle.rand([channels]) + 0.5)
 
 
-def graph_conv_by_definition(layer, x):
-    """The seed's order: 1x1 conv to K * C channels, then einsum over hops and joints."""
-    y = layer.gcn(x)
-    n, kc, t, v = y.shape
-    y = y.reshape([n, layer.s_kernel_size, kc // layer.s_kernel_size, t, v])
-    return paddle.einsum('nkctv,kvw->nctw', y, layer.A * layer.edge)
-
-
 @pytest.mark.parametrize('bias', [True, False])
 @pytest.mark.parametrize('hand_written_backward', [True, False], ids=['cpu', 'as-on-gpu'])
 def test_graph_conv_equals_its_definition_forward_and_backward(bias, hand_written_backward,
@@ -187,7 +180,7 @@ def test_graph_conv_equals_its_definition_forward_and_backward(bias, hand_writte
     x = paddle.randn([3, 6, 12, 25])
     x.stop_gradient = False
     outputs, grads = [], []
-    for forward in (layer, lambda x: graph_conv_by_definition(layer, x)):
+    for forward in (layer, lambda x: reference_forms.graph_conv(layer, x)):
         y = forward(x)
         (y * paddle.arange(y.size, dtype='float32').reshape(y.shape) / y.size).sum().backward()
         outputs.append(y.numpy())
@@ -207,7 +200,7 @@ def test_graph_layer_folds_batch_norm_in_eval_mode():
     random_batch_norm(layer.bn, 8)
     layer.eval()
     x = paddle.randn([3, 6, 12, 25])
-    expected = layer.act(layer.bn(graph_conv_by_definition(layer.conv, x)) + layer.residual(x))
+    expected = layer.act(layer.bn(reference_forms.graph_conv(layer.conv, x)) + layer.residual(x))
     np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
 
 
@@ -217,12 +210,8 @@ def test_joint_attention_equals_its_definition():
     att = ST_Joint_Att(8, 2, True)
     att.eval()
     x = paddle.randn([3, 8, 12, 25])
-    x_t = x.mean(axis=3, keepdim=True)
-    x_v = x.mean(axis=2, keepdim=True).transpose([0, 1, 3, 2])
-    x_t, x_v = paddle.split(att.fcn(paddle.concat([x_t, x_v], axis=2)), [12, 25], axis=2)
-    expected = paddle.nn.functional.sigmoid(att.conv_t(x_t)) * \
-        paddle.nn.functional.sigmoid(att.conv_v(x_v.transpose([0, 1, 3, 2])))
-    np.testing.assert_allclose(att(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(att(x).numpy(), reference_forms.joint_attention(att, x).numpy(),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_classifier_averages_over_frames_joints_and_bodies():

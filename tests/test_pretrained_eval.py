@@ -37,3 +37,28 @@ def test_evaluate_published_checkpoint(tmp_path, real_skeleton_dir, pretrained_d
     for name, logits in scores.items():
         assert logits.dtype == np.float32 and logits.shape == (60,)
         assert name.startswith('S0') and '.' not in name
+
+
+def test_fast_model_gives_the_plain_forms_logits(real_skeleton_dir, pretrained_dir, monkeypatch):
+    """The published X-sub checkpoint on real files: the model as it runs (fast forms, folded
+    batch norms) and the same model in the seed's plain forms agree within 1e-4."""
+    import paddle
+
+    import reference_forms
+    from dataset.inputs import build_inputs
+    from initializer import build_model
+    from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+    from reader import load_sample
+    checkpoint_path = pretrained_dir / 'xsub.pdparams'
+    net, graph, data_shape, _ = build_model(load_config('2001'))
+    load_model_state(net, model_state_of(load_checkpoint(checkpoint_path)), checkpoint_path)
+    net.eval()
+    paths = sorted(real_skeleton_dir.glob('*.skeleton'))[:4]
+    batch = np.stack([build_inputs(load_sample(path)[0][:, :data_shape[2]], 'JVB',
+                                   graph.connect_joint) for path in paths])
+    with paddle.no_grad():
+        fast = net(paddle.to_tensor(batch))[0].numpy()
+        with reference_forms.plain_model(monkeypatch):
+            plain = net(paddle.to_tensor(batch))[0].numpy()
+    np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-4)
+    assert np.abs(plain).max() > 1   # real logits, not a vacuous match
