@@ -13,7 +13,6 @@ notices, warnings and errors go to stderr, errors as one line `error: ...`.
 import argparse
 import contextlib
 import ctypes
-import json
 import os
 import pickle
 import sys
@@ -26,11 +25,10 @@ import yaml
 import metrics
 import reader
 from dataset.inputs import build_inputs
-from utils import import_paddle, set_cpu_threads
+from utils import import_paddle, save_json, set_cpu_threads
 
 DEPLOY_KEYS = ('params_file', 'inputs', 'num_frame', 'transform', 'num_class', 'input_shape',
                'connect_joint', 'class_names')
-MAX_FRAME, MAX_BODY = 300, 2   # what the reader pads every sample to (as -gd does)
 TOP_K = 5
 BENCHMARK_WARMUP, BENCHMARK_MIN_RUNS, BENCHMARK_MIN_SECONDS = 2, 3, 2.0
 
@@ -174,9 +172,9 @@ def label_from_name(path, num_class):
 
 
 def read_skeleton_file(path, deploy):
-    """(C, MAX_FRAME, V, M) float32 from a raw file, pre-normalised when training was."""
-    data, _, notes = reader.load_sample(str(path), max_frame=MAX_FRAME, max_body=MAX_BODY,
-                                        transform=bool(deploy['transform']))
+    """(C, 300, V, 2) float32 from a raw file, padded as -gd pads it and pre-normalised when
+    training was."""
+    data, _, notes = reader.load_sample(str(path), transform=bool(deploy['transform']))
     for note in notes:
         print(f'warning: {path}: {one_line(note)}', file=sys.stderr)
     return data
@@ -407,11 +405,8 @@ def print_accuracy(logits, labels):
     known = [i for i, label in enumerate(labels) if label is not None]
     if not known:
         return
-    truth = np.array([labels[i] for i in known])
-    top = top_k(logits[known], TOP_K)
-    top1 = int((top[:, 0] == truth).sum())
-    top5 = int((top == truth[:, None]).any(axis=1).sum())
-    n = len(known)
+    scores = metrics.summarize(logits[known], [labels[i] for i in known], logits.shape[1])
+    top1, top5, n = scores['top1_count'], scores['top5_count'], scores['num_samples']
     print(f'Top-1 accuracy: {top1}/{n} ({100 * top1 / n:.2f}%), '
           f'Top-5 accuracy: {top5}/{n} ({100 * top5 / n:.2f}%)')
 
@@ -423,11 +418,6 @@ def results_json(names, logits, class_names):
                    'top5': [[int(c), class_names[c], float(p[c])] for c in row],
                    'logits': [float(v) for v in z]}
             for name, z, p, row in zip(names, logits, probs, top)}
-
-
-def write_json(results, path):
-    with open(path, 'w') as f:
-        json.dump(results, f)
 
 
 # ---------------------------------------------------------------- benchmark
@@ -495,7 +485,7 @@ def report(args, deploy, names, logits, labels):
     print_predictions(names, logits, labels, class_names)
     print_accuracy(logits, labels)
     if args.output:
-        write_json(results_json(names, logits, class_names), args.output)
+        save_json(results_json(names, logits, class_names), args.output)
         print(f'Wrote {args.output}')
 
 
