@@ -25,7 +25,7 @@ import yaml
 import metrics
 import reader
 from dataset.inputs import build_inputs
-from utils import import_paddle, save_json, set_cpu_threads
+from utils import gpu_available, import_paddle, save_json, set_cpu_threads
 
 DEPLOY_KEYS = ('params_file', 'inputs', 'num_frame', 'transform', 'num_class', 'input_shape',
                'connect_joint', 'class_names')
@@ -283,11 +283,6 @@ def configure_threads(cpu_threads):
         return max(1, int(os.environ['OMP_NUM_THREADS']))
     except ValueError:
         return os.cpu_count() or 1
-
-
-def gpu_available():
-    import paddle
-    return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
 
 
 def precision_type(name):

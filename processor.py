@@ -13,7 +13,7 @@ from tqdm import tqdm
 import initializer
 import metrics
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-from utils import UserError, atomic_save, save_json, save_pickle, setup_logging
+from utils import UserError, atomic_save, gpu_available, save_json, save_pickle, setup_logging
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = 'checkpoint.pdparams'
@@ -22,7 +22,7 @@ CHECKPOINT_NAME = 'checkpoint.pdparams'
 def select_device(gpus, distributed=False):
     """GPU when asked for and available (under the launcher: this process's GPU); otherwise the
     CPU, with a notice when GPUs were asked for."""
-    if gpus and paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+    if gpus and gpu_available():
         device_id = paddle.distributed.ParallelEnv().device_id if distributed else gpus[0]
         device = f'gpu:{device_id}'
     else:
@@ -43,7 +43,7 @@ def seed_everything(seed):
 def rng_states():
     states = {'python': random.getstate(), 'numpy': np.random.get_state(),
               'paddle': paddle.get_rng_state()}
-    if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+    if gpu_available():
         states['cuda'] = paddle.get_cuda_rng_state()
     return states
 
@@ -52,7 +52,7 @@ def restore_rng_states(states):
     random.setstate(states['python'])
     np.random.set_state(states['numpy'])
     paddle.set_rng_state(states['paddle'])
-    if 'cuda' in states and paddle.device.cuda.device_count() > 0:
+    if 'cuda' in states and gpu_available():
         paddle.set_cuda_rng_state(states['cuda'])
 
 

@@ -150,6 +150,12 @@ def import_paddle():
     return paddle
 
 
+def gpu_available():
+    """Whether this Paddle build has CUDA and sees a device (imports paddle)."""
+    import paddle
+    return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+
+
 def atomic_save(obj, path, saver):
     """Write through a temporary file then rename, so a crash never leaves a half file."""
     path = Path(path)
