@@ -135,11 +135,6 @@ def one_line(text):
     return lines[0] if lines else str(text)
 
 
-def sample_name(path):
-    """File name without extensions, as the feeder names samples."""
-    return Path(path).name.split('.')[0]
-
-
 def skeleton_files(paths, failures):
     """The given files plus the .skeleton files of the given folders, each once, in order."""
     files, seen = [], set()
@@ -198,7 +193,7 @@ def skeleton_batches(files, deploy, batch_size, failures):
             failures.append(str(path))
             continue
         check_sample_shape(data.shape, deploy, str(path))
-        names.append(sample_name(path))
+        names.append(reader.sample_stem(path))
         samples.append(data)
         labels.append(label_from_name(path, deploy['num_class']))
         if len(names) == batch_size:
@@ -262,7 +257,7 @@ def read_label_file(path, num_samples, num_class):
     if outside:
         raise InferError(f'label file {path} has label {outside[0]}, but the model has '
                          f'{num_class} classes')
-    return [sample_name(p) for p in paths], [int(label) for label in labels]
+    return [reader.sample_stem(p) for p in paths], [int(label) for label in labels]
 
 
 def data_file_batches(data, names, labels, deploy, batch_size):

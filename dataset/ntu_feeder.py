@@ -1,10 +1,10 @@
 """Feeder over the generated arrays: memory-mapped data, the first num_frame frames, J/V/B."""
 import pickle
-from pathlib import Path
 
 import numpy as np
 from paddle.io import Dataset
 
+from reader.ntu import sample_stem
 from utils import UserError
 
 from . import generated_data_folder
@@ -27,7 +27,7 @@ class NTU_Feeder(Dataset):
         self.data = np.load(data_path, mmap_mode='r')
         with open(label_path, 'rb') as f:
             paths, labels, lengths = pickle.load(f)[:3]
-        self.names = [Path(p).name.split('.')[0] for p in paths]
+        self.names = [sample_stem(p) for p in paths]
         self.labels = np.asarray(labels, dtype=np.int64)
         self.lengths = list(lengths)
         if len(self.labels) != len(self.data):

@@ -25,10 +25,15 @@ class SampleNameError(ValueError):
     """A file name that is not an NTU sample name."""
 
 
+def sample_stem(filename):
+    """A sample's name: the file name without folder and extensions (S001C002P003R002A013)."""
+    return os.path.basename(str(filename)).split('.')[0]
+
+
 def parse_name(filename):
     """'S001C002P003R002A013.skeleton' -> dict(setup=1, camera=2, performer=3, replication=2,
     action=13). Any folder and extension are ignored."""
-    stem = os.path.basename(str(filename)).split('.')[0]
+    stem = sample_stem(filename)
     match = NAME_PATTERN.fullmatch(stem)
     if match is None:
         raise SampleNameError(f'name {stem!r} lacks the SsssCcccPpppRrrrAaaa fields')
