@@ -56,6 +56,14 @@ def restore_rng_states(states):
         paddle.set_cuda_rng_state(states['cuda'])
 
 
+def log_scores(results):
+    """The accuracy line of an evaluation (metrics.summarize results)."""
+    n = results['num_samples']
+    logger.info('Top-1 accuracy: %d/%d(%.2f%%), Top-5 accuracy: %d/%d(%.2f%%), Mean loss:%.4f',
+                results['top1_count'], n, 100 * results['top1'], results['top5_count'], n,
+                100 * results['top5'], results['mean_loss'])
+
+
 class Processor:
     def __init__(self, cfg, args):
         self.cfg, self.args = cfg, args
@@ -312,10 +320,8 @@ class Processor:
         logits = np.stack([scores[n] for n in names])
         results = metrics.summarize(logits, [labels[n] for n in names], self.num_class)
         results['epoch'] = epoch
+        log_scores(results)
         n = results['num_samples']
-        logger.info('Top-1 accuracy: %d/%d(%.2f%%), Top-5 accuracy: %d/%d(%.2f%%), '
-                    'Mean loss:%.4f', results['top1_count'], n, 100 * results['top1'],
-                    results['top5_count'], n, 100 * results['top5'], results['mean_loss'])
         logger.info('Evaluating time: %.2fs, Speed: %.2f sequences/(second*device)', elapsed,
                     n / max(elapsed, 1e-9) / self.world_size)
         if self.is_main:

@@ -50,6 +50,7 @@ from matplotlib.figure import Figure
 
 import metrics
 from dataset.ntu_actions import class_names
+from processor import log_scores
 from utils import UserError, atomic_save, save_json
 
 logger = logging.getLogger(__name__)
@@ -140,9 +141,15 @@ def _checked_frames(values, num_frame):
     return frames
 
 
+def frames_seen(length, num_frame):
+    """How many of a sample's frames the model sees (at least 1; all when the length is
+    unknown)."""
+    return max(min(int(length or num_frame), num_frame), 1)
+
+
 def default_frames(length, num_frame, count=DEFAULT_NUM_FRAMES):
     """`count` frames evenly spaced over the frames the model sees that hold the skeleton."""
-    last = max(min(int(length or num_frame), num_frame), 1) - 1
+    last = frames_seen(length, num_frame) - 1
     return sorted(set(np.linspace(0, last, count).round().astype(int).tolist()))
 
 
@@ -169,10 +176,7 @@ def _reuse_scores(processor, feeder, path, scores):
     results = metrics.summarize(np.stack([scores[n] for n in names]),
                                 feeder.labels[:len(names)], processor.num_class)
     results['epoch'] = None
-    n = results['num_samples']
-    logger.info('Top-1 accuracy: %d/%d(%.2f%%), Top-5 accuracy: %d/%d(%.2f%%), Mean loss:%.4f',
-                results['top1_count'], n, 100 * results['top1'], results['top5_count'], n,
-                100 * results['top5'], results['mean_loss'])
+    log_scores(results)
     processor.write_eval_outputs(results, scores)
     return scores
 
@@ -275,7 +279,7 @@ class SampleCam:
         self.logits = logits.numpy()[0].astype(np.float64)
         self.feature = feature.numpy()[0]
         self.skeleton = np.asarray(feeder.data[index])   # raw (3, frames, V, M) xyz
-        self.length = max(min(int(feeder.lengths[index] or feeder.num_frame), feeder.num_frame), 1)
+        self.length = frames_seen(feeder.lengths[index], feeder.num_frame)
         self.weight, self.bias = weight, bias
 
     def cam(self, class_index):
