@@ -69,8 +69,8 @@ def resolve_config(args):
 
 def needs_demo_data(cfg):
     """A config with `synthetic` settings (the demo) makes its data on its first run."""
-    from dataset import generated_data_folder
-    dataset_args = cfg['dataset_args'].get('ntu') or {}
+    from dataset import dataset_args_of, generated_data_folder
+    dataset_args = dataset_args_of(cfg)
     if not dataset_args.get('synthetic'):
         return False
     folder = generated_data_folder(dataset_args, cfg['dataset'])
