@@ -486,7 +486,7 @@ def run(args):
     failures = []
     batches = open_batches(args, deploy, failures)   # data errors surface before paddle loads
     cpu_threads = configure_threads(args.cpu_threads)
-    import_paddle()
+    import_paddle(openmp_spin=True)
     runner = Runner(inference_config(args, args.model_file, params_file, cpu_threads),
                     args.model_file)
     first = None

@@ -4,6 +4,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from .fast_ops import mean_of_rows
+from .fused_ops import batch_norm_act, batch_norm_affine, epilogue
 
 
 class ST_Joint_Att(nn.Layer):
@@ -149,4 +150,14 @@ class Attention_Layer(nn.Layer):
         self.act = act
 
     def forward(self, x):
-        return self.act(self.bn(x * self.att(x)) + x)
+        weighted = x * self.att(x)
+        if not paddle.in_dynamic_mode():   # export: Paddle Inference fuses bn and act itself
+            return self.act(self.bn(weighted) + x)
+        n, c, t, v = x.shape
+        weighted, flat_x = weighted.reshape([n, c, t * v]), x.reshape([n, c, t * v])
+        if self.training:
+            y = batch_norm_act(weighted, self.bn, self.act, flat_x)
+        else:
+            scale, shift = batch_norm_affine(self.bn)
+            y = epilogue(weighted, self.act, shift.unsqueeze(1), flat_x, scale=scale)
+        return y.reshape([n, c, t, v])

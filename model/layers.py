@@ -8,7 +8,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .fast_ops import add_bias, per_hop_matmul, shared_weight_matmul
+from .fast_ops import per_hop_matmul, shared_weight_matmul
+from .fused_ops import batch_norm_act, batch_norm_affine, depthwise_temporal_conv, epilogue
 
 
 class Conv2D(nn.Conv2D):
@@ -24,47 +25,71 @@ class Conv2D(nn.Conv2D):
         super().__init__(*args, **kwargs)
         self._pointwise = (list(self._kernel_size) == [1, 1] and list(self._stride) == [1, 1]
                            and self._groups == 1 and not np.any(self._padding))
+        self._depthwise_temporal = (
+            self._groups == self._in_channels == self._out_channels and self._kernel_size[1] == 1
+            and self._stride[1] == 1 and list(self._dilation) == [1, 1]
+            and list(self._padding) == [self._padding[0], 0])
 
     def forward(self, x):
         return self.convolve(x, self.weight, self.bias)
 
-    def convolve(self, x, weight, bias):
-        """This layer's convolution with the given weight and bias (None: no bias)."""
+    def convolve(self, x, weight, bias, residual=None, act=None):
+        """act(conv(x; weight, bias) + residual), each of bias, residual, act optional."""
         if not paddle.in_dynamic_mode():
-            return F.conv2d(x, weight, bias, self._stride, self._padding, self._dilation,
-                            self._groups)
+            y = F.conv2d(x, weight, bias, self._stride, self._padding, self._dilation,
+                         self._groups)
+            return activate(y if residual is None else y + residual, act)
         if self._pointwise:
             h, w = x.shape[2], x.shape[3]
             weight = weight.reshape([self._out_channels, self._in_channels])
             y = shared_weight_matmul(weight, x.reshape([0, self._in_channels, -1]))
+        elif self._depthwise_temporal:
+            y = depthwise_temporal_conv(x, weight, self._stride[0], self._padding[0])
+            h, w = y.shape[2], y.shape[3]
+            y = y.reshape([0, self._out_channels, -1])
         else:
             y = F.conv2d(x, weight, None, self._stride, self._padding, self._dilation,
                          self._groups)
             h, w = y.shape[2], y.shape[3]
             y = y.reshape([0, self._out_channels, -1])
-        if bias is not None:
-            y = add_bias(y, bias.reshape([self._out_channels, 1]))
+        y = epilogue(y, act, None if bias is None else bias.reshape([self._out_channels, 1]),
+                     flat(residual))
         return y.reshape([0, self._out_channels, h, w])
 
 
+def activate(x, act):
+    return x if act is None else act(x)
+
+
+def flat(x):
+    """(N, C, H, W) -> (N, C, H * W), a view; None stays None."""
+    return None if x is None else x.reshape([0, x.shape[1], -1])
+
+
 class ConvBN(nn.Sequential):
-    """Conv2D then BatchNorm2D (sublayers 0 and 1, as the checkpoints name them). In eval mode
-    the BatchNorm is folded into the convolution's weight and bias: one pass less over the map."""
+    """Conv2D then BatchNorm2D (sublayers 0 and 1, as the checkpoints name them)."""
 
-    def forward(self, x):
-        conv, bn = self[0], self[1]
-        if self.training:
-            return bn(conv(x))
-        scale, shift = batch_norm_affine(bn)
-        if conv.bias is not None:
-            shift = shift + conv.bias * scale
-        return conv.convolve(x, conv.weight * scale.reshape([-1, 1, 1, 1]), shift)
+    def forward(self, x, residual=None, act=None):
+        return conv_bn_act(self[0], self[1], x, residual, act, self.training)
 
 
-def batch_norm_affine(bn):
-    """An eval-mode BatchNorm as y = x * scale + shift, per channel."""
-    scale = bn.weight * paddle.rsqrt(bn._variance + bn._epsilon)
-    return scale, bn.bias - bn._mean * scale
+def conv_bn_act(conv, bn, x, residual=None, act=None, training=True):
+    """act(bn(conv(x)) + residual). In eval mode the BatchNorm is folded into the convolution's
+    weight and bias; in training the batch norm, residual and act are one fused step."""
+    if training:
+        if not paddle.in_dynamic_mode():
+            return activate(_add(bn(conv(x)), residual), act)
+        y = conv.convolve(x, conv.weight, None)
+        out = batch_norm_act(flat(y), bn, act, flat(residual), input_bias=conv.bias)
+        return out.reshape(y.shape)
+    scale, shift = batch_norm_affine(bn)
+    if conv.bias is not None:
+        shift = shift + conv.bias * scale
+    return conv.convolve(x, conv.weight * scale.reshape([-1, 1, 1, 1]), shift, residual, act)
+
+
+def _add(x, residual):
+    return x if residual is None else x + residual
 
 
 def conv_bn(in_channel, out_channel, kernel_size=1, stride=1, groups=1, bias=True):
@@ -78,8 +103,10 @@ def conv_bn(in_channel, out_channel, kernel_size=1, stride=1, groups=1, bias=Tru
 
 
 class Zero(nn.Layer):
+    """No residual connection: the layers take None as 'nothing to add'."""
+
     def forward(self, x):
-        return 0
+        return None
 
 
 def make_residual(in_channel, out_channel, stride, bias, residual=True):
@@ -113,8 +140,9 @@ class SpatialGraphConv(nn.Layer):
         else:
             self.edge = 1
 
-    def forward(self, x, scale=None, shift=None):
-        """scale and shift: a following BatchNorm's eval-mode affine (C,), folded in."""
+    def forward(self, x, scale=None, shift=None, residual=None, act=None):
+        """act(gcn(x) * scale + shift + residual): scale and shift are a following
+        BatchNorm's eval-mode affine (C,), folded in; each part optional."""
         _, in_channel, t, v = x.shape
         k = self.s_kernel_size
         out_channel = self.gcn._out_channels // k
@@ -128,8 +156,9 @@ class SpatialGraphConv(nn.Layer):
             bias = shift.unsqueeze(1) if bias is None else \
                 bias * scale.unsqueeze(1) + shift.unsqueeze(1)
         x = shared_weight_matmul(weight, x.reshape([-1, in_channel * k, t * v]))
-        if bias is not None:   # per channel and joint: repeat it over the frames
-            x = add_bias(x, bias if bias.shape[1] == 1 else paddle.tile(bias, [1, t]))
+        if bias is not None and bias.shape[1] != 1:   # per channel and joint: over all frames
+            bias = paddle.tile(bias, [1, t])
+        x = epilogue(x, act, bias, flat(residual))
         return x.reshape([-1, out_channel, t, v])
 
     def _joint_bias(self, adjacency, k, out_channel):
@@ -152,11 +181,16 @@ class Spatial_Graph_Layer(nn.Layer):
         self.act = act
 
     def forward(self, x):
-        if self.training:
-            y = self.bn(self.conv(x))
-        else:
-            y = self.conv(x, *batch_norm_affine(self.bn))
-        return self.act(y + self.residual(x))
+        residual = self.residual(x)
+        if not paddle.in_dynamic_mode():
+            # export: the residual is added to the 4-D map, where oneDNN keeps its layout
+            affine = () if self.training else batch_norm_affine(self.bn)
+            y = self.conv(x, *affine)
+            return activate(_add(self.bn(y) if self.training else y, residual), self.act)
+        if not self.training:
+            return self.conv(x, *batch_norm_affine(self.bn), residual, self.act)
+        y = self.conv(x)
+        return batch_norm_act(flat(y), self.bn, self.act, flat(residual)).reshape(y.shape)
 
 
 class Temporal_Basic_Layer(nn.Layer):
@@ -173,7 +207,7 @@ class Temporal_Basic_Layer(nn.Layer):
         self.act = act
 
     def forward(self, x):
-        return self.act(self.bn(self.conv(x)) + self.residual(x))
+        return conv_bn_act(self.conv, self.bn, x, self.residual(x), self.act, self.training)
 
 
 class Temporal_Bottleneck_Layer(nn.Layer):
@@ -191,9 +225,9 @@ class Temporal_Bottleneck_Layer(nn.Layer):
 
     def forward(self, x):
         res = self.residual(x)
-        x = self.act(self.reduct_conv(x))
-        x = self.act(self.conv(x))
-        return self.act(self.expand_conv(x) + res)
+        x = self.reduct_conv(x, act=self.act)
+        x = self.conv(x, act=self.act)
+        return self.expand_conv(x, res, self.act)
 
 
 class Temporal_Sep_Layer(nn.Layer):
@@ -217,9 +251,9 @@ class Temporal_Sep_Layer(nn.Layer):
     def forward(self, x):
         res = self.residual(x)
         if self.expand_conv is not None:
-            x = self.act(self.expand_conv(x))
-        x = self.act(self.depth_conv(x))
-        return self.point_conv(x) + res
+            x = self.expand_conv(x, act=self.act)
+        x = self.depth_conv(x, act=self.act)
+        return self.point_conv(x, res)
 
 
 class Temporal_SG_Layer(nn.Layer):
@@ -240,10 +274,10 @@ class Temporal_SG_Layer(nn.Layer):
 
     def forward(self, x):
         res = self.residual(x)
-        x = self.act(self.depth_conv1(x))
+        x = self.depth_conv1(x, act=self.act)
         x = self.point_conv1(x)
-        x = self.act(self.point_conv2(x))
-        return self.depth_conv2(x) + res
+        x = self.point_conv2(x, act=self.act)
+        return self.depth_conv2(x, res)
 
 
 TEMPORAL_LAYERS = {

@@ -4,29 +4,17 @@ EFFICIENTGCN_NO_C=1, `line_scanner()` is None and the reader uses numpy alone (a
 to parse, same arrays)."""
 import ctypes
 import functools
-import hashlib
 import logging
 import os
-import platform
-import shutil
 import subprocess
-import sys
-import sysconfig
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from utils import load_c_library
+
 SOURCE = Path(__file__).with_name('skeleton_lines.c')
 logger = logging.getLogger(__name__)
-
-
-def cache_folder():
-    """Where built libraries live: $EFFICIENTGCN_CACHE, else the user's cache folder."""
-    if os.environ.get('EFFICIENTGCN_CACHE'):
-        return Path(os.environ['EFFICIENTGCN_CACHE'])
-    base = os.environ.get('XDG_CACHE_HOME') or Path.home() / '.cache'
-    return Path(base) / 'efficientgcn'
 
 
 @functools.lru_cache(maxsize=None)
@@ -37,7 +25,7 @@ def line_scanner():
     if os.environ.get('EFFICIENTGCN_NO_C'):
         return None
     try:
-        library = _load_library()
+        library = load_c_library(SOURCE)
     except (OSError, subprocess.SubprocessError) as e:
         logger.info('no compiled skeleton parser (%s); parsing with numpy, which is slower',
                     str(e).splitlines()[0] if str(e) else type(e).__name__)
@@ -58,39 +46,3 @@ def line_scanner():
                 return tokens[:lines], values[:lines]
         raise AssertionError('skeleton_lines: more lines than newlines')
     return skeleton_lines
-
-
-def _load_library():
-    """The built library, rebuilt once if the cached file will not load (e.g. cut short)."""
-    path = _built_library()
-    try:
-        return ctypes.CDLL(str(path))
-    except OSError:
-        path.unlink(missing_ok=True)
-        return ctypes.CDLL(str(_built_library()))
-
-
-def _built_library():
-    """The shared library for this source, compiler target and Python; built when absent."""
-    source = SOURCE.read_bytes()
-    tag = hashlib.sha256(source + platform.machine().encode() + sys.version.encode())
-    target = cache_folder() / f'skeleton_lines-{tag.hexdigest()[:16]}.so'
-    if target.is_file():
-        return target
-    compiler = (sysconfig.get_config_var('CC') or 'cc').split()[0]
-    if not shutil.which(compiler):
-        compiler = shutil.which('cc') or shutil.which('gcc')
-        if compiler is None:
-            raise OSError('no C compiler found')
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Build under a temporary name, then rename: a process that loads it never sees half a file.
-    handle, partial = tempfile.mkstemp(suffix='.so', dir=target.parent)
-    os.close(handle)
-    try:
-        subprocess.run([compiler, '-O2', '-shared', '-fPIC', '-o', partial, str(SOURCE)],
-                       check=True, capture_output=True, timeout=120)
-        os.replace(partial, target)
-    finally:
-        if os.path.exists(partial):
-            os.unlink(partial)
-    return target

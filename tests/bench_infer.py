@@ -125,7 +125,7 @@ def print_table(times, outputs, batch_size, bound):
 
 def main():
     args = parse_args()
-    infer.import_paddle()
+    infer.import_paddle(openmp_spin=True)
     import paddle
     with tempfile.TemporaryDirectory() as folder:
         checkpoint, weights = make_checkpoint(folder)

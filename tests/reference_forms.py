@@ -26,12 +26,29 @@ def joint_attention(att, x):
     return F.sigmoid(att.conv_t(x_t)) * F.sigmoid(att.conv_v(x_v.transpose([0, 1, 3, 2])))
 
 
+def _plus_residual(y, residual):
+    return y if residual is None else y + residual
+
+
+def _activated(y, act):
+    return y if act is None else act(y)
+
+
 def _graph_layer(layer, x):
-    return layer.act(layer.bn(graph_conv(layer.conv, x)) + layer.residual(x))
+    return layer.act(_plus_residual(layer.bn(graph_conv(layer.conv, x)), layer.residual(x)))
 
 
-def _conv_bn(block, x):
-    return block[1](nn.Conv2D.forward(block[0], x))
+def _conv_bn(block, x, residual=None, act=None):
+    return _activated(_plus_residual(block[1](nn.Conv2D.forward(block[0], x)), residual), act)
+
+
+def _basic_layer(layer, x):
+    return layer.act(_plus_residual(layer.bn(nn.Conv2D.forward(layer.conv, x)),
+                                    layer.residual(x)))
+
+
+def _attention_layer(layer, x):
+    return layer.act(layer.bn(x * layer.att(x)) + x)
 
 
 def _classifier(classifier, feature):
@@ -45,6 +62,8 @@ def plain_model(monkeypatch):
         patch.setattr(layers.Conv2D, 'forward', nn.Conv2D.forward)
         patch.setattr(layers.ConvBN, 'forward', _conv_bn)
         patch.setattr(layers.Spatial_Graph_Layer, 'forward', _graph_layer)
+        patch.setattr(layers.Temporal_Basic_Layer, 'forward', _basic_layer)
+        patch.setattr(attentions.Attention_Layer, 'forward', _attention_layer)
         patch.setattr(attentions.ST_Joint_Att, 'forward', joint_attention)
         patch.setattr(nets.EfficientGCN_Classifier, 'forward', _classifier)
         yield

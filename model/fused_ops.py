@@ -1,0 +1,132 @@
+"""Operations the C kernels (model/kernels.c) run on the CPU in dygraph: a layer's epilogue in
+one pass, act(x + shift + residual) in eval and act(BN(x) + residual) in training, on (N, C, L)
+maps; and the depthwise temporal convolution.
+
+Paddle runs the bias add, batch norm, residual add and activation as separate single-threaded
+CPU passes (over half of a B0 training step), and its depthwise convolution on one thread too.
+Elsewhere (GPU, static graphs for export, no C compiler) Paddle's operations compute the same
+values.
+"""
+import numpy as np
+import paddle
+from paddle.autograd import PyLayer
+
+from . import native
+from .fast_ops import add_bias
+
+
+def epilogue(x, act=None, shift=None, residual=None, scale=None):
+    """act(x * scale + shift + residual): x (N, C, L), scale (C,), shift (C, 1) or (C, L) (a
+    bias, or a folded BatchNorm's shift), residual like x; act None for none. Fused when nothing
+    needs a gradient (the eval pass); with gradients, Paddle's operations."""
+    code = native.activation_code(act)
+    if code is not None and not _needs_grad(x, shift, residual, scale) \
+            and native.usable(x, shift, residual, scale):
+        return native.affine_act(x, code, scale, shift, residual)[0]
+    y = x if scale is None else x * scale.reshape([-1, 1])
+    y = y if shift is None else add_bias(y, shift)
+    if residual is not None:
+        y = y + residual
+    return y if act is None else act(y)
+
+
+def batch_norm_act(x, bn, act=None, residual=None, input_bias=None):
+    """Training mode: act(bn(x + input_bias) + residual), x (N, C, L), input_bias (C,) or None.
+
+    input_bias is the bias of the conv before bn: the batch statistics cancel it from the
+    output, and its exact gradient is zero, so the fused form adds it to the running mean only
+    (Paddle's own ops compute the same up to rounding)."""
+    code = native.activation_code(act)
+    if code is not None and bn.weight is not None and bn.bias is not None \
+            and native.usable(x, residual, bn.weight):
+        return _BatchNormAct.apply(x, bn.weight, bn.bias, residual, input_bias, bn, code)
+    if input_bias is not None:
+        x = add_bias(x, input_bias.reshape([-1, 1]))
+    n, c, length = x.shape
+    y = bn(x.reshape([n, c, length, 1])).reshape([n, c, length])
+    if residual is not None:
+        y = y + residual
+    return y if act is None else act(y)
+
+
+def batch_norm_affine(bn):
+    """An eval-mode BatchNorm as y = x * scale + shift, per channel."""
+    scale = bn.weight * paddle.rsqrt(bn._variance + bn._epsilon)
+    return scale, bn.bias - bn._mean * scale
+
+
+def depthwise_temporal_conv(x, weight, stride, pad):
+    """F.conv2d(x, weight, stride=(stride, 1), padding=(pad, 0), groups=C) for a (k, 1) weight
+    (C, 1, k, 1), without bias."""
+    if native.usable(x, weight):
+        return _DepthwiseTemporalConv.apply(x, weight, stride, pad)
+    return paddle.nn.functional.conv2d(x, weight, None, (stride, 1), (pad, 0),
+                                       groups=x.shape[1])
+
+
+def _needs_grad(*tensors):
+    return paddle.is_grad_enabled() and any(t is not None and not t.stop_gradient
+                                            for t in tensors)
+
+
+class _BatchNormAct(PyLayer):
+    @staticmethod
+    def forward(ctx, x, gamma, beta, residual, input_bias, bn, code):
+        mean, variance = native.channel_moments(x)
+        _update_running_statistics(bn, mean, variance, input_bias)
+        inv_std = 1.0 / np.sqrt(variance + bn._epsilon)
+        gamma_value = gamma.numpy().astype(np.float64)
+        scale = gamma_value * inv_std
+        shift = beta.numpy() - mean * scale
+        out, pre = native.affine_act(x, code, _tensor(scale), _tensor(shift), residual,
+                                     keep_pre=code != 0)
+        ctx.save_for_backward(x, pre)
+        ctx.statistics = mean, inv_std, gamma_value, code
+        ctx.tensor_inputs = [t is not None for t in (residual, input_bias)]
+        ctx.needs_grad = [t is not None and not t.stop_gradient
+                          for t in (x, gamma, beta, residual, input_bias)]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, pre = ctx.saved_tensor()
+        mean, inv_std, gamma, code = ctx.statistics
+        grad_x, grad_pre, grad_gamma, grad_beta = native.batch_norm_backward(
+            grad_out, pre, x, mean, inv_std, gamma, code)
+        grads = [grad_x, _tensor(grad_gamma), _tensor(grad_beta), grad_pre, None]
+        if ctx.needs_grad[4]:
+            grads[4] = paddle.zeros([x.shape[1]], x.dtype)
+        grads = [g if needed else None for g, needed in zip(grads, ctx.needs_grad)]
+        # one gradient per tensor input: residual and input_bias only when they were given
+        return tuple(grads[:3]) + tuple(g for g, given in zip(grads[3:], ctx.tensor_inputs)
+                                        if given)
+
+
+class _DepthwiseTemporalConv(PyLayer):
+    @staticmethod
+    def forward(ctx, x, weight, stride, pad):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry = stride, pad
+        ctx.needs_grad = not x.stop_gradient, not weight.stop_gradient
+        return native.depthwise_temporal(x, weight, stride, pad)
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        x, weight = ctx.saved_tensor()
+        return native.depthwise_temporal_backward(grad_y, x, weight, *ctx.geometry,
+                                                  *ctx.needs_grad)
+
+
+def _update_running_statistics(bn, mean, variance, input_bias):
+    """Paddle's rule: running = momentum * running + (1 - momentum) * batch (biased var)."""
+    if input_bias is not None:
+        mean = mean + input_bias.numpy()
+    momentum = bn._momentum
+    bn._mean.set_value(
+        (momentum * bn._mean.numpy() + (1 - momentum) * mean).astype(np.float32))
+    bn._variance.set_value(
+        (momentum * bn._variance.numpy() + (1 - momentum) * variance).astype(np.float32))
+
+
+def _tensor(values):
+    return paddle.to_tensor(np.ascontiguousarray(values, np.float32))

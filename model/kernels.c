@@ -1,0 +1,495 @@
+/* Fused element-wise kernels for the CPU dygraph model (model/native.py loads them with ctypes).
+
+Paddle runs each element-wise CPU op on one thread, with one pass over memory per op: in a B0
+pass the bias adds, residual adds, batch norms and activations take over half the time. These
+kernels do a layer's whole epilogue, act(x * scale + shift + residual), and its backward, in one
+pass over every core.
+
+Maps are (N, C, L) float32, contiguous: row r = n * C + c holds L values of channel c. Built with
+-fno-math-errno -fno-trapping-math (GCC vectorises the selects and the division only then) and
+cloned per instruction set, so one build serves any x86-64 machine. */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+enum { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_HARDSWISH = 3, ACT_SWISH = 4 };
+
+/* ------------------------------------------------------------------ threads */
+typedef void (*range_fn)(void *args, long begin, long end);
+typedef struct { range_fn fn; void *args; long begin, end; } chunk;
+
+static void *run_chunk(void *p) {
+    chunk *c = p;
+    c->fn(c->args, c->begin, c->end);
+    return NULL;
+}
+
+/* fn over [0, items) in `threads` contiguous chunks; the caller runs the first. A thread that
+cannot be started leaves its chunk to the caller. */
+static void parallel_for(range_fn fn, void *args, long items, int threads) {
+    enum { MAX_THREADS = 64 };
+    chunk chunks[MAX_THREADS];
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads > items) threads = (int)items;
+    if (threads < 1) threads = 1;
+    long step = (items + threads - 1) / threads;
+    for (int i = 0; i < threads; i++) {
+        long begin = i * step, end = begin + step < items ? begin + step : items;
+        chunks[i] = (chunk){fn, args, begin, end};
+        if (i > 0 && begin < end)
+            started[i] = pthread_create(&ids[i], NULL, run_chunk, &chunks[i]) == 0;
+    }
+    run_chunk(&chunks[0]);
+    for (int i = 1; i < threads; i++) {
+        if (started[i]) pthread_join(ids[i], NULL);
+        else if (chunks[i].begin < chunks[i].end) run_chunk(&chunks[i]);
+    }
+}
+
+/* Small maps are not worth a thread start (~20 us). */
+static int threads_for(long values, int threads) {
+    return values < (1L << 16) ? 1 : threads;
+}
+
+/* ------------------------------------------------------------------ activations */
+/* exp(x) to about 2 ulp (Cephes polynomial), branch-free so that it vectorises. */
+static inline __attribute__((always_inline)) float exp_approx(float x) {
+    /* one nested select: written as two statements GCC vectorises it ~7x slower */
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float round_shift = 12582912.0f;   /* 1.5 * 2^23: adding it rounds to an integer */
+    float shifted = x * 1.44269504088896341f + round_shift;
+    float n = shifted - round_shift;
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    bits = (bits - 0x4B400000 + 127) << 23;   /* 2^n */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+static inline __attribute__((always_inline)) float activate(float x, int act) {
+    switch (act) {
+    case ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case ACT_RELU6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+    case ACT_HARDSWISH: return x * (x < -3.0f ? 0.0f : (x > 3.0f ? 6.0f : x + 3.0f)) * (1.0f / 6.0f);
+    case ACT_SWISH: return x / (1.0f + exp_approx(-x));
+    default: return x;
+    }
+}
+
+/* d act / dx at x, as Paddle's kernels define it at the kinks. */
+static inline __attribute__((always_inline)) float activation_slope(float x, int act) {
+    switch (act) {
+    case ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
+    case ACT_RELU6: return x > 0.0f && x < 6.0f ? 1.0f : 0.0f;
+    case ACT_HARDSWISH:
+        return x < -3.0f ? 0.0f : (x < 3.0f ? (2.0f * x + 3.0f) * (1.0f / 6.0f) : 1.0f);
+    case ACT_SWISH: {
+        float s = 1.0f / (1.0f + exp_approx(-x));
+        return s * (1.0f + x * (1.0f - s));
+    }
+    default: return 1.0f;
+    }
+}
+
+/* ------------------------------------------------------------------ affine + residual + act */
+typedef struct {
+    const float *x, *scale, *shift, *residual;
+    float *pre, *out;
+    long channels, length;
+    int shift_per_position, act;
+} affine_args;
+
+/* A row in two passes over cache-resident data, each a plain loop that vectorises:
+v = x * scale + shift + residual, then out = act(v). */
+static inline __attribute__((always_inline)) void linear_row_of(
+        const float *restrict x, float scale, float shift, const float *restrict shifts,
+        const float *restrict residual, float *restrict v, long length, int per_position,
+        int has_residual) {
+    for (long i = 0; i < length; i++) {
+        float y = x[i] * scale + (per_position ? shifts[i] : shift);
+        v[i] = has_residual ? y + residual[i] : y;
+    }
+}
+
+VECTOR_CLONES
+static void linear_row(const float *x, float scale, float shift, const float *shifts,
+                       const float *residual, float *v, long length) {
+    if (shifts && residual) linear_row_of(x, scale, shift, shifts, residual, v, length, 1, 1);
+    else if (shifts) linear_row_of(x, scale, shift, shifts, residual, v, length, 1, 0);
+    else if (residual) linear_row_of(x, scale, shift, shifts, residual, v, length, 0, 1);
+    else linear_row_of(x, scale, shift, shifts, residual, v, length, 0, 0);
+}
+
+static inline __attribute__((always_inline)) void activate_into(
+        const float *restrict v, float *restrict out, long length, int act) {
+    for (long i = 0; i < length; i++) out[i] = activate(v[i], act);
+}
+
+static inline __attribute__((always_inline)) void activate_in_place(
+        float *restrict v, long length, int act) {
+    for (long i = 0; i < length; i++) v[i] = activate(v[i], act);
+}
+
+/* out = act(v); out may be v itself. */
+VECTOR_CLONES
+static void activate_row(const float *v, float *out, long length, int act) {
+    switch (act) {
+#define ACTIVATE(ACT) \
+    if (v == out) activate_in_place(out, length, ACT); else activate_into(v, out, length, ACT)
+    case ACT_RELU: ACTIVATE(ACT_RELU); break;
+    case ACT_RELU6: ACTIVATE(ACT_RELU6); break;
+    case ACT_HARDSWISH: ACTIVATE(ACT_HARDSWISH); break;
+    case ACT_SWISH: ACTIVATE(ACT_SWISH); break;
+    default: if (v != out) memcpy(out, v, length * sizeof *out);
+#undef ACTIVATE
+    }
+}
+
+static void affine_rows(void *p, long begin, long end) {
+    const affine_args *a = p;
+    for (long row = begin; row < end; row++) {
+        long c = row % a->channels, at = row * a->length;
+        float scale = a->scale ? a->scale[c] : 1.0f;
+        float shift = a->shift && !a->shift_per_position ? a->shift[c] : 0.0f;
+        const float *shifts = a->shift && a->shift_per_position ? a->shift + c * a->length : NULL;
+        float *v = a->pre ? a->pre + at : a->out + at;
+        linear_row(a->x + at, scale, shift, shifts, a->residual ? a->residual + at : NULL, v,
+                   a->length);
+        activate_row(v, a->out + at, a->length, a->act);
+    }
+}
+
+/* out = act(pre), pre = x * scale[c] + shift + residual, shift being (C,) or, with
+shift_per_position, (C, L). scale, shift, residual and pre may be NULL (1, 0, 0, not kept). */
+void affine_act(const float *x, const float *scale, const float *shift, int shift_per_position,
+                const float *residual, float *pre, float *out, long n, long channels, long length,
+                int act, int threads) {
+    affine_args a = {x, scale, shift, residual, pre, out, channels, length, shift_per_position, act};
+    parallel_for(affine_rows, &a, n * channels, threads_for(n * channels * length, threads));
+}
+
+/* ------------------------------------------------------------------ activation backward */
+typedef struct { const float *grad_out, *pre; float *grad_pre; int act; } slope_args;
+
+static inline __attribute__((always_inline)) void slope_range_of(
+        const float *restrict grad_out, const float *restrict pre, float *restrict grad_pre,
+        long count, int act) {
+    for (long i = 0; i < count; i++) grad_pre[i] = grad_out[i] * activation_slope(pre[i], act);
+}
+
+VECTOR_CLONES
+static void slope_range(const float *grad_out, const float *pre, float *grad_pre, long count,
+                        int act) {
+    switch (act) {
+    case ACT_RELU: slope_range_of(grad_out, pre, grad_pre, count, ACT_RELU); break;
+    case ACT_RELU6: slope_range_of(grad_out, pre, grad_pre, count, ACT_RELU6); break;
+    case ACT_HARDSWISH: slope_range_of(grad_out, pre, grad_pre, count, ACT_HARDSWISH); break;
+    case ACT_SWISH: slope_range_of(grad_out, pre, grad_pre, count, ACT_SWISH); break;
+    default: memcpy(grad_pre, grad_out, count * sizeof *grad_pre);
+    }
+}
+
+static void slope_chunk(void *p, long begin, long end) {
+    const slope_args *a = p;
+    slope_range(a->grad_out + begin, a->pre + begin, a->grad_pre + begin, end - begin, a->act);
+}
+
+/* grad_pre = grad_out * act'(pre), over `count` values. */
+void activation_backward(const float *grad_out, const float *pre, float *grad_pre, long count,
+                         int act, int threads) {
+    slope_args a = {grad_out, pre, grad_pre, act};
+    parallel_for(slope_chunk, &a, count, threads_for(count, threads));
+}
+
+/* ------------------------------------------------------------------ batch-norm statistics */
+typedef struct {
+    const float *x;
+    long n, channels, length;
+    double *mean, *variance;
+} moments_args;
+
+/* Sums over a row in LANES float partial sums (vectorisable without reassociating flags),
+added up in double every block: fast, and accurate enough for N * L of a few million. */
+enum { LANES = 16, BLOCK = 1024 };
+
+static double lanes_total(const float *lanes) {
+    double total = 0.0;
+    for (int j = 0; j < LANES; j++) total += lanes[j];
+    return total;
+}
+
+VECTOR_CLONES
+static void row_moments(const float *restrict x, float shift, long length, double *sum,
+                        double *squares) {
+    for (long start = 0; start < length; start += BLOCK) {
+        long stop = start + BLOCK < length ? start + BLOCK : length, i = start;
+        float s[LANES] = {0}, q[LANES] = {0};
+        for (; i + LANES <= stop; i += LANES)
+            for (int j = 0; j < LANES; j++) {
+                float d = x[i + j] - shift;
+                s[j] += d;
+                q[j] += d * d;
+            }
+        for (; i < stop; i++) { float d = x[i] - shift; s[0] += d; q[0] += d * d; }
+        *sum += lanes_total(s);
+        *squares += lanes_total(q);
+    }
+}
+
+static void moments_channels(void *p, long begin, long end) {
+    const moments_args *a = p;
+    for (long c = begin; c < end; c++) {
+        /* sums of x - x[0]: no cancellation when the mean is large against the spread */
+        float shift = a->x[c * a->length];
+        double sum = 0.0, squares = 0.0;
+        for (long i = 0; i < a->n; i++)
+            row_moments(a->x + (i * a->channels + c) * a->length, shift, a->length, &sum,
+                        &squares);
+        long count = a->n * a->length;
+        double mean_shifted = sum / count;
+        a->mean[c] = shift + mean_shifted;
+        double variance = squares / count - mean_shifted * mean_shifted;
+        a->variance[c] = variance > 0.0 ? variance : 0.0;
+    }
+}
+
+/* Per channel: the mean and the biased variance of x over N and L. */
+void channel_moments(const float *x, long n, long channels, long length, double *mean,
+                     double *variance, int threads) {
+    moments_args a = {x, n, channels, length, mean, variance};
+    parallel_for(moments_channels, &a, channels, threads_for(n * channels * length, threads));
+}
+
+/* ------------------------------------------------------------------ batch-norm backward */
+typedef struct {
+    const float *grad_out, *pre, *x, *mean;
+    float *grad_pre;
+    long n, channels, length;
+    int act;
+    double *sum_grad, *sum_grad_centered;
+} bn_sums_args;
+
+static inline __attribute__((always_inline)) void bn_sums_row_of(
+        const float *restrict grad_out, const float *restrict pre, const float *restrict x,
+        float mean, float *restrict grad_pre, long length, int act, double *sum_grad,
+        double *sum_centered) {
+    for (long start = 0; start < length; start += BLOCK) {
+        long stop = start + BLOCK < length ? start + BLOCK : length, i = start;
+        float s[LANES] = {0}, q[LANES] = {0};
+        for (; i + LANES <= stop; i += LANES)
+            for (int j = 0; j < LANES; j++) {
+                float g = grad_out[i + j] * activation_slope(pre[i + j], act);
+                grad_pre[i + j] = g;
+                s[j] += g;
+                q[j] += g * (x[i + j] - mean);
+            }
+        for (; i < stop; i++) {
+            float g = grad_out[i] * activation_slope(pre[i], act);
+            grad_pre[i] = g;
+            s[0] += g;
+            q[0] += g * (x[i] - mean);
+        }
+        *sum_grad += lanes_total(s);
+        *sum_centered += lanes_total(q);
+    }
+}
+
+/* pre NULL: no activation, grad_pre = grad_out (pre is then read as grad_out, unused). */
+VECTOR_CLONES
+static void bn_sums_row(const float *grad_out, const float *pre, const float *x, float mean,
+                        float *grad_pre, long length, int act, double *sum_grad,
+                        double *sum_centered) {
+    const float *at = pre ? pre : grad_out;
+    switch (pre ? act : ACT_IDENTITY) {
+#define ROW(ACT) bn_sums_row_of(grad_out, at, x, mean, grad_pre, length, ACT, sum_grad, sum_centered)
+    case ACT_RELU: ROW(ACT_RELU); break;
+    case ACT_RELU6: ROW(ACT_RELU6); break;
+    case ACT_HARDSWISH: ROW(ACT_HARDSWISH); break;
+    case ACT_SWISH: ROW(ACT_SWISH); break;
+    default: ROW(ACT_IDENTITY);
+#undef ROW
+    }
+}
+
+static void bn_sums_channels(void *p, long begin, long end) {
+    const bn_sums_args *a = p;
+    for (long c = begin; c < end; c++) {
+        double sum = 0.0, centered = 0.0;
+        for (long i = 0; i < a->n; i++) {
+            long at = (i * a->channels + c) * a->length;
+            bn_sums_row(a->grad_out + at, a->pre ? a->pre + at : NULL, a->x + at, a->mean[c],
+                        a->grad_pre + at, a->length, a->act, &sum, &centered);
+        }
+        a->sum_grad[c] = sum;
+        a->sum_grad_centered[c] = centered;
+    }
+}
+
+/* grad_pre = grad_out * act'(pre) (pre NULL: no activation), and per channel the sums of
+grad_pre and of grad_pre * (x - mean[c]) over N and L. */
+void batch_norm_backward_sums(const float *grad_out, const float *pre, const float *x,
+                              const float *mean, float *grad_pre, long n, long channels,
+                              long length, int act, double *sum_grad,
+                              double *sum_grad_centered, int threads) {
+    bn_sums_args a = {grad_out, pre, x, mean, grad_pre, n, channels, length, act, sum_grad,
+                      sum_grad_centered};
+    parallel_for(bn_sums_channels, &a, channels, threads_for(n * channels * length, threads));
+}
+
+typedef struct {
+    const float *grad_pre, *x, *mean, *gain, *offset, *slope;
+    float *grad_x;
+    long channels, length;
+} bn_apply_args;
+
+VECTOR_CLONES
+static void bn_apply_row(const float *restrict grad_pre, const float *restrict x, float mean,
+                         float gain, float offset, float slope, float *restrict grad_x,
+                         long length) {
+    for (long i = 0; i < length; i++)
+        grad_x[i] = gain * (grad_pre[i] - offset - (x[i] - mean) * slope);
+}
+
+static void bn_apply_rows(void *p, long begin, long end) {
+    const bn_apply_args *a = p;
+    for (long row = begin; row < end; row++) {
+        long c = row % a->channels, at = row * a->length;
+        bn_apply_row(a->grad_pre + at, a->x + at, a->mean[c], a->gain[c], a->offset[c],
+                     a->slope[c], a->grad_x + at, a->length);
+    }
+}
+
+/* grad_x = gain[c] * (grad_pre - offset[c] - (x - mean[c]) * slope[c]). */
+void batch_norm_backward_apply(const float *grad_pre, const float *x, const float *mean,
+                               const float *gain, const float *offset, const float *slope,
+                               float *grad_x, long n, long channels, long length, int threads) {
+    bn_apply_args a = {grad_pre, x, mean, gain, offset, slope, grad_x, channels, length};
+    parallel_for(bn_apply_rows, &a, n * channels, threads_for(n * channels * length, threads));
+}
+
+/* ------------------------------------------------------------------ depthwise temporal conv */
+/* Per channel a k x 1 kernel over frames: y[n, c, t, v] = sum_j w[c, j] x[n, c, t * stride + j
+- pad, v], zero outside the frames. Each (n, c) row is T x V values, so a frame shift is a shift
+by V in the row and every inner loop runs over V contiguous joints. */
+typedef struct {
+    const float *x, *w, *grad_y;
+    float *y, *grad_x, *grad_w;
+    long channels, frames_in, joints, taps, stride, pad, frames_out, n;
+} depthwise_args;
+
+VECTOR_CLONES
+static void axpy(float a, const float *restrict x, float *restrict y, long count) {
+    for (long i = 0; i < count; i++) y[i] += a * x[i];
+}
+
+/* the input frame of output frame t and tap j, or -1 outside */
+static inline long source_frame(const depthwise_args *a, long t, long j) {
+    long s = t * a->stride + j - a->pad;
+    return s >= 0 && s < a->frames_in ? s : -1;
+}
+
+static void depthwise_rows(void *p, long begin, long end) {
+    const depthwise_args *a = p;
+    long v = a->joints;
+    for (long row = begin; row < end; row++) {
+        const float *x = a->x + row * a->frames_in * v, *w = a->w + (row % a->channels) * a->taps;
+        float *y = a->y + row * a->frames_out * v;
+        memset(y, 0, a->frames_out * v * sizeof *y);
+        for (long t = 0; t < a->frames_out; t++)
+            for (long j = 0; j < a->taps; j++) {
+                long s = source_frame(a, t, j);
+                if (s >= 0) axpy(w[j], x + s * v, y + t * v, v);
+            }
+    }
+}
+
+void depthwise_temporal(const float *x, const float *w, float *y, long n, long channels,
+                        long frames_in, long joints, long taps, long stride, long pad,
+                        long frames_out, int threads) {
+    depthwise_args a = {x, w, NULL, y, NULL, NULL, channels, frames_in, joints, taps, stride,
+                        pad, frames_out, n};
+    parallel_for(depthwise_rows, &a, n * channels,
+                 threads_for(n * channels * frames_in * joints, threads));
+}
+
+static void depthwise_grad_x_rows(void *p, long begin, long end) {
+    const depthwise_args *a = p;
+    long v = a->joints;
+    for (long row = begin; row < end; row++) {
+        const float *g = a->grad_y + row * a->frames_out * v;
+        const float *w = a->w + (row % a->channels) * a->taps;
+        float *gx = a->grad_x + row * a->frames_in * v;
+        memset(gx, 0, a->frames_in * v * sizeof *gx);
+        for (long t = 0; t < a->frames_out; t++)
+            for (long j = 0; j < a->taps; j++) {
+                long s = source_frame(a, t, j);
+                if (s >= 0) axpy(w[j], g + t * v, gx + s * v, v);
+            }
+    }
+}
+
+VECTOR_CLONES
+static double dot(const float *restrict x, const float *restrict y, long count) {
+    float lanes[LANES] = {0};
+    long i = 0;
+    for (; i + LANES <= count; i += LANES)
+        for (int j = 0; j < LANES; j++) lanes[j] += x[i + j] * y[i + j];
+    for (; i < count; i++) lanes[0] += x[i] * y[i];
+    return lanes_total(lanes);
+}
+
+static void depthwise_grad_w_channels(void *p, long begin, long end) {
+    const depthwise_args *a = p;
+    long v = a->joints;
+    for (long c = begin; c < end; c++)
+        for (long j = 0; j < a->taps; j++) {
+            /* output frames whose tap j falls inside the input: one contiguous run */
+            long first = 0, last = a->frames_out - 1;
+            while (first <= last && source_frame(a, first, j) < 0) first++;
+            while (last >= first && source_frame(a, last, j) < 0) last--;
+            double total = 0.0;
+            for (long i = 0; i < a->n && first <= last; i++) {
+                long row = i * a->channels + c;
+                const float *g = a->grad_y + row * a->frames_out * v;
+                const float *x = a->x + row * a->frames_in * v;
+                if (a->stride == 1)   /* rows of frames side by side: one long dot product */
+                    total += dot(g + first * v, x + source_frame(a, first, j) * v,
+                                 (last - first + 1) * v);
+                else
+                    for (long t = first; t <= last; t++)
+                        total += dot(g + t * v, x + source_frame(a, t, j) * v, v);
+            }
+            a->grad_w[c * a->taps + j] = (float)total;
+        }
+}
+
+/* Gradients of depthwise_temporal: grad_x (N, C, T_in, V) and grad_w (C, taps); either may be
+NULL when not needed. */
+void depthwise_temporal_backward(const float *grad_y, const float *x, const float *w,
+                                 float *grad_x, float *grad_w, long n, long channels,
+                                 long frames_in, long joints, long taps, long stride, long pad,
+                                 long frames_out, int threads) {
+    depthwise_args a = {x, w, grad_y, NULL, grad_x, grad_w, channels, frames_in, joints, taps,
+                        stride, pad, frames_out, n};
+    int used = threads_for(n * channels * frames_in * joints, threads);
+    if (grad_x) parallel_for(depthwise_grad_x_rows, &a, n * channels, used);
+    if (grad_w) parallel_for(depthwise_grad_w_channels, &a, channels, used);
+}

@@ -1,0 +1,169 @@
+"""The fused CPU kernels of kernels.c on Paddle tensors: built once per machine with the system
+C compiler (like the reader's scanner), called through ctypes on the tensors' memory.
+
+Optional: `available()` is False without a compiler or with EFFICIENTGCN_NO_C=1, and the model
+then runs Paddle's own operations (the same values, slower on the CPU). Callers check
+`usable(...)` first: CPU float32 tensors in dygraph only.
+"""
+import ctypes
+import functools
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import paddle
+import paddle.nn as nn
+
+from utils import load_c_library
+
+SOURCE = Path(__file__).with_name('kernels.c')
+FLAGS = ('-O3', '-fno-math-errno', '-fno-trapping-math', '-pthread')
+logger = logging.getLogger(__name__)
+
+ACTIVATION_CODES = {type(None): 0, nn.ReLU: 1, nn.ReLU6: 2, nn.Hardswish: 3, nn.Swish: 4}
+
+_pointer, _long, _int = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+_SIGNATURES = {
+    'affine_act': [_pointer] * 3 + [_int] + [_pointer] * 3 + [_long] * 3 + [_int] * 2,
+    'activation_backward': [_pointer] * 3 + [_long, _int, _int],
+    'channel_moments': [_pointer] + [_long] * 3 + [_pointer] * 2 + [_int],
+    'batch_norm_backward_sums': [_pointer] * 5 + [_long] * 3 + [_int] + [_pointer] * 2 + [_int],
+    'batch_norm_backward_apply': [_pointer] * 7 + [_long] * 3 + [_int],
+    'depthwise_temporal': [_pointer] * 3 + [_long] * 8 + [_int],
+    'depthwise_temporal_backward': [_pointer] * 5 + [_long] * 8 + [_int],
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _library():
+    if os.environ.get('EFFICIENTGCN_NO_C'):
+        return None
+    try:
+        library = load_c_library(SOURCE, FLAGS)
+    except (OSError, subprocess.SubprocessError) as e:
+        logger.info('no compiled model kernels (%s); using Paddle operations, which are slower '
+                    'on the CPU', str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return None
+    for name, argtypes in _SIGNATURES.items():
+        getattr(library, name).argtypes = argtypes
+        getattr(library, name).restype = None
+    return library
+
+
+def available():
+    return _library() is not None
+
+
+def usable(*tensors):
+    """Whether the kernels can take these tensors (None ignored): CPU float32, in dygraph."""
+    if not paddle.in_dynamic_mode() or not available():
+        return False
+    return all(t is None or (t.place.is_cpu_place() and t.dtype == paddle.float32)
+               for t in tensors)
+
+
+def activation_code(act):
+    """The kernels' code for an activation layer (None: identity), or None if they lack it."""
+    return ACTIVATION_CODES.get(type(act))
+
+
+def threads():
+    """The cores Paddle's own CPU kernels were given (utils.set_cpu_threads)."""
+    try:
+        return max(1, int(os.environ.get('OMP_NUM_THREADS', '')))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def _address(tensor):
+    return None if tensor is None else tensor.data_ptr()
+
+
+def _contiguous(*tensors):
+    return [t if t is None or t.is_contiguous() else t.contiguous() for t in tensors]
+
+
+def affine_act(x, act_code, scale=None, shift=None, residual=None, keep_pre=False):
+    """x (N, C, L) -> act(x * scale[c] + shift + residual), shift (C,) or (C, L); with
+    keep_pre also the value before the activation. Returns (out, pre or None)."""
+    x, scale, shift, residual = _contiguous(x, scale, shift, residual)
+    n, c, length = x.shape
+    out = paddle.empty_like(x)
+    pre = paddle.empty_like(x) if keep_pre else None
+    per_position = shift is not None and shift.ndim == 2 and shift.shape[1] == length
+    _library().affine_act(_address(x), _address(scale), _address(shift), int(per_position),
+                          _address(residual), _address(pre), _address(out), n, c, length,
+                          act_code, threads())
+    return out, pre
+
+
+def activation_backward(grad_out, pre, act_code):
+    """grad_out * act'(pre), elementwise."""
+    grad_out, pre = _contiguous(grad_out, pre)
+    grad_pre = paddle.empty_like(grad_out)
+    _library().activation_backward(_address(grad_out), _address(pre), _address(grad_pre),
+                                   grad_out.size, act_code, threads())
+    return grad_pre
+
+
+def channel_moments(x):
+    """x (N, C, L) -> per channel (mean, biased variance), float64 numpy arrays."""
+    (x,) = _contiguous(x)
+    n, c, length = x.shape
+    mean, variance = np.empty(c), np.empty(c)
+    _library().channel_moments(_address(x), n, c, length, mean.ctypes.data,
+                               variance.ctypes.data, threads())
+    return mean, variance
+
+
+def batch_norm_backward(grad_out, pre, x, mean, inv_std, gamma, act_code):
+    """Backward of out = act(((x - mean) * inv_std) * gamma + beta [+ residual]) with batch
+    statistics, x (N, C, L); pre None when there is no activation. Returns (grad_x,
+    grad_pre (= the residual's gradient), grad_gamma, grad_beta); per-channel values are
+    float32 numpy (C,) in and out."""
+    grad_out, pre, x = _contiguous(grad_out, pre, x)
+    n, c, length = x.shape
+    grad_pre = paddle.empty_like(x)
+    mean32 = np.ascontiguousarray(mean, np.float32)
+    total, centered = np.empty(c), np.empty(c)
+    library = _library()
+    library.batch_norm_backward_sums(
+        _address(grad_out), _address(pre), _address(x), mean32.ctypes.data, _address(grad_pre),
+        n, c, length, act_code, total.ctypes.data, centered.ctypes.data, threads())
+    count = n * length
+    gain = np.ascontiguousarray(gamma * inv_std, np.float32)
+    offset = np.ascontiguousarray(total / count, np.float32)
+    slope = np.ascontiguousarray(inv_std * inv_std * centered / count, np.float32)
+    grad_x = paddle.empty_like(x)
+    library.batch_norm_backward_apply(
+        _address(grad_pre), _address(x), mean32.ctypes.data, gain.ctypes.data,
+        offset.ctypes.data, slope.ctypes.data, _address(grad_x), n, c, length, threads())
+    return grad_x, grad_pre, (centered * inv_std).astype(np.float32), total.astype(np.float32)
+
+
+def depthwise_temporal(x, weight, stride, pad):
+    """Depthwise k x 1 convolution over frames: x (N, C, T, V), weight (C, 1, k, 1) -> (N, C,
+    T', V), T' = (T + 2 pad - k) // stride + 1; no bias."""
+    x, weight = _contiguous(x, weight)
+    n, c, frames, joints = x.shape
+    taps = weight.shape[2]
+    frames_out = (frames + 2 * pad - taps) // stride + 1
+    y = paddle.empty([n, c, frames_out, joints], x.dtype)
+    _library().depthwise_temporal(_address(x), _address(weight), _address(y), n, c, frames,
+                                  joints, taps, stride, pad, frames_out, threads())
+    return y
+
+
+def depthwise_temporal_backward(grad_y, x, weight, stride, pad, need_x=True, need_weight=True):
+    """(grad_x or None, grad_weight or None) of depthwise_temporal."""
+    grad_y, x, weight = _contiguous(grad_y, x, weight)
+    n, c, frames, joints = x.shape
+    grad_x = paddle.empty_like(x) if need_x else None
+    grad_weight = paddle.empty_like(weight) if need_weight else None
+    _library().depthwise_temporal_backward(
+        _address(grad_y), _address(x), _address(weight), _address(grad_x),
+        _address(grad_weight), n, c, frames, joints, weight.shape[2], stride, pad,
+        grad_y.shape[2], threads())
+    return grad_x, grad_weight
