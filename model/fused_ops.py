@@ -1,6 +1,6 @@
 """Operations the C kernels (model/kernels.c) run on the CPU in dygraph: a layer's epilogue in
 one pass, act(x + shift + residual) in eval and act(BN(x) + residual) in training, on (N, C, L)
-maps; and the depthwise temporal convolution.
+maps; and the two temporal convolutions, depthwise and full.
 
 Paddle runs the bias add, batch norm, residual add and activation as separate single-threaded
 CPU passes (over half of a B0 training step), and its depthwise convolution on one thread too.
@@ -12,7 +12,7 @@ import paddle
 from paddle.autograd import PyLayer
 
 from . import native
-from .fast_ops import add_bias
+from .fast_ops import add_bias, shared_weight_matmul
 
 
 def epilogue(x, act=None, shift=None, residual=None, scale=None):
@@ -62,6 +62,21 @@ def depthwise_temporal_conv(x, weight, stride, pad):
         return _DepthwiseTemporalConv.apply(x, weight, stride, pad)
     return paddle.nn.functional.conv2d(x, weight, None, (stride, 1), (pad, 0),
                                        groups=x.shape[1])
+
+
+def temporal_conv(x, weight, pad):
+    """F.conv2d(x, weight, padding=(pad, 0)) for a (k, 1) weight (O, C, k, 1), stride 1, 'same'
+    padding, no bias. As one matrix product over the k frame-shifted copies of x: Paddle's CPU
+    conv2d builds the same copies on one thread and multiplies at a third of the rate."""
+    if not native.usable(x, weight):
+        return paddle.nn.functional.conv2d(x, weight, None, 1, (pad, 0))
+    out_channels, in_channels, taps = weight.shape[:3]
+    n, _, frames, joints = x.shape
+    shifted = _FrameShifts.apply(x, taps, pad)      # copy j is x shifted by pad - j frames
+    weight = paddle.flip(weight, axis=2).transpose([0, 2, 1, 3])   # ... so taps run backwards
+    y = shared_weight_matmul(weight.reshape([out_channels, taps * in_channels]),
+                             shifted.reshape([n, taps * in_channels, frames * joints]))
+    return y.reshape([n, out_channels, frames, joints])
 
 
 def _needs_grad(*tensors):
@@ -115,6 +130,17 @@ class _DepthwiseTemporalConv(PyLayer):
         x, weight = ctx.saved_tensor()
         return native.depthwise_temporal_backward(grad_y, x, weight, *ctx.geometry,
                                                   *ctx.needs_grad)
+
+
+class _FrameShifts(PyLayer):
+    @staticmethod
+    def forward(ctx, x, taps, pad):
+        ctx.geometry = taps, pad
+        return native.temporal_shift_spread(x, taps, pad)
+
+    @staticmethod
+    def backward(ctx, grad_shifted):
+        return native.temporal_shift_sum(grad_shifted, *ctx.geometry)
 
 
 def _update_running_statistics(bn, mean, variance, input_bias):

@@ -9,7 +9,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from .fast_ops import per_hop_matmul, shared_weight_matmul
-from .fused_ops import batch_norm_act, batch_norm_affine, depthwise_temporal_conv, epilogue
+from .fused_ops import (batch_norm_act, batch_norm_affine, depthwise_temporal_conv, epilogue,
+                        temporal_conv)
 
 
 class Conv2D(nn.Conv2D):
@@ -25,10 +26,15 @@ class Conv2D(nn.Conv2D):
         super().__init__(*args, **kwargs)
         self._pointwise = (list(self._kernel_size) == [1, 1] and list(self._stride) == [1, 1]
                            and self._groups == 1 and not np.any(self._padding))
-        self._depthwise_temporal = (
-            self._groups == self._in_channels == self._out_channels and self._kernel_size[1] == 1
-            and self._stride[1] == 1 and list(self._dilation) == [1, 1]
-            and list(self._padding) == [self._padding[0], 0])
+        padding = list(self._padding) if isinstance(self._padding, (list, tuple)) \
+            else [self._padding] * 2
+        temporal = (self._kernel_size[1] == 1 and self._stride[1] == 1 and len(padding) == 2
+                    and padding[1] == 0 and isinstance(padding[0], int)
+                    and list(self._dilation) == [1, 1])
+        self._depthwise_temporal = temporal and \
+            self._groups == self._in_channels == self._out_channels
+        self._temporal = temporal and self._groups == 1 and self._stride[0] == 1 \
+            and self._kernel_size[0] > 1 and 2 * padding[0] == self._kernel_size[0] - 1
 
     def forward(self, x):
         return self.convolve(x, self.weight, self.bias)
@@ -43,8 +49,11 @@ class Conv2D(nn.Conv2D):
             h, w = x.shape[2], x.shape[3]
             weight = weight.reshape([self._out_channels, self._in_channels])
             y = shared_weight_matmul(weight, x.reshape([0, self._in_channels, -1]))
-        elif self._depthwise_temporal:
-            y = depthwise_temporal_conv(x, weight, self._stride[0], self._padding[0])
+        elif self._depthwise_temporal or self._temporal:
+            if self._temporal:
+                y = temporal_conv(x, weight, self._padding[0])
+            else:
+                y = depthwise_temporal_conv(x, weight, self._stride[0], self._padding[0])
             h, w = y.shape[2], y.shape[3]
             y = y.reshape([0, self._out_channels, -1])
         else:

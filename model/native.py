@@ -33,6 +33,8 @@ _SIGNATURES = {
     'batch_norm_backward_apply': [_pointer] * 7 + [_long] * 3 + [_int],
     'depthwise_temporal': [_pointer] * 3 + [_long] * 8 + [_int],
     'depthwise_temporal_backward': [_pointer] * 5 + [_long] * 8 + [_int],
+    'temporal_shift_sum': [_pointer] * 2 + [_long] * 6 + [_int],
+    'temporal_shift_spread': [_pointer] * 2 + [_long] * 6 + [_int],
 }
 
 
@@ -167,3 +169,24 @@ def depthwise_temporal_backward(grad_y, x, weight, stride, pad, need_x=True, nee
         _address(grad_weight), n, c, frames, joints, weight.shape[2], stride, pad,
         grad_y.shape[2], threads())
     return grad_x, grad_weight
+
+
+def temporal_shift_sum(z, taps, pad):
+    """z (N, taps * O, T, V) -> y (N, O, T, V), y[:, o, t] = sum_j z[:, j * O + o, t + j - pad]
+    (zero outside the frames)."""
+    (z,) = _contiguous(z)
+    n, stacked, frames, joints = z.shape
+    y = paddle.empty([n, stacked // taps, frames, joints], z.dtype)
+    _library().temporal_shift_sum(_address(z), _address(y), n, stacked // taps, taps, frames,
+                                  joints, pad, threads())
+    return y
+
+
+def temporal_shift_spread(grad_y, taps, pad):
+    """The adjoint of temporal_shift_sum: grad_y (N, O, T, V) -> grad_z (N, taps * O, T, V)."""
+    (grad_y,) = _contiguous(grad_y)
+    n, out_channels, frames, joints = grad_y.shape
+    grad_z = paddle.empty([n, taps * out_channels, frames, joints], grad_y.dtype)
+    _library().temporal_shift_spread(_address(grad_y), _address(grad_z), n, out_channels, taps,
+                                     frames, joints, pad, threads())
+    return grad_z

@@ -142,3 +142,18 @@ def test_depthwise_temporal_conv_matches_conv2d(kernels, stride, frames, taps):
     for fused, plain in zip(*results):
         assert fused.shape == plain.shape
         np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize('frames,taps', [(20, 5), (7, 9), (300, 5), (4, 3), (2, 9)])
+def test_temporal_conv_matches_conv2d(kernels, frames, taps):
+    pad = (taps - 1) // 2
+    x0, weight0 = random(3, 6, frames, 25), random(10, 6, taps, 1, seed=5)
+    results = []
+    for fused in (True, False):
+        x, weight = leaf(x0), leaf(weight0)
+        y = fused_ops.temporal_conv(x, weight, pad) if fused else \
+            F.conv2d(x, weight, None, 1, (pad, 0))
+        results.append([y.numpy(), *gradients_of(y, x, weight)])
+    for fused, plain in zip(*results):
+        assert fused.shape == plain.shape
+        np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-4)
