@@ -565,3 +565,31 @@ void temporal_shift_spread(const float *grad_y, float *grad_z, long n, long out_
     parallel_for(shift_spread_rows, &a, n * taps * out_channels,
                  threads_for(n * taps * out_channels * frames * joints, threads));
 }
+
+/* ------------------------------------------------------------------ input layout */
+/* x (N, I, C, T, V, M) -> (I, N, M, C, T, V): each body's map of each input, contiguous.
+Row (i, n, m, c) gathers T * V values, every M-th of the input's (c) slab. */
+typedef struct { const float *x; float *out; long n, inputs, channels, points, bodies; } bodies_args;
+
+VECTOR_CLONES
+static void gather_every(const float *restrict x, long step, float *restrict out, long count) {
+    for (long i = 0; i < count; i++) out[i] = x[i * step];
+}
+
+static void bodies_rows(void *p, long begin, long end) {
+    const bodies_args *a = p;
+    for (long row = begin; row < end; row++) {
+        long c = row % a->channels, rest = row / a->channels;
+        long m = rest % a->bodies, n = (rest / a->bodies) % a->n;
+        long i = rest / (a->bodies * a->n);
+        const float *slab = a->x + ((n * a->inputs + i) * a->channels + c) * a->points * a->bodies;
+        gather_every(slab + m, a->bodies, a->out + row * a->points, a->points);
+    }
+}
+
+void split_bodies(const float *x, float *out, long n, long inputs, long channels, long points,
+                  long bodies, int threads) {
+    bodies_args a = {x, out, n, inputs, channels, points, bodies};
+    long rows = inputs * n * bodies * channels;
+    parallel_for(bodies_rows, &a, rows, threads_for(rows * points, threads));
+}

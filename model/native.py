@@ -35,6 +35,7 @@ _SIGNATURES = {
     'depthwise_temporal_backward': [_pointer] * 5 + [_long] * 8 + [_int],
     'temporal_shift_sum': [_pointer] * 2 + [_long] * 6 + [_int],
     'temporal_shift_spread': [_pointer] * 2 + [_long] * 6 + [_int],
+    'split_bodies': [_pointer] * 2 + [_long] * 5 + [_int],
 }
 
 
@@ -190,3 +191,13 @@ def temporal_shift_spread(grad_y, taps, pad):
     _library().temporal_shift_spread(_address(grad_y), _address(grad_z), n, out_channels, taps,
                                      frames, joints, pad, threads())
     return grad_z
+
+
+def split_bodies(x):
+    """x (N, I, C, T, V, M) -> (I, N * M, C, T, V), as x.transpose([1, 0, 5, 2, 3, 4])."""
+    (x,) = _contiguous(x)
+    n, inputs, channels, frames, joints, bodies = x.shape
+    out = paddle.empty([inputs, n * bodies, channels, frames, joints], x.dtype)
+    _library().split_bodies(_address(x), _address(out), n, inputs, channels, frames * joints,
+                            bodies, threads())
+    return out

@@ -6,6 +6,7 @@ import paddle.nn as nn
 
 from .attentions import Attention_Layer
 from .fast_ops import mean_of_rows
+from .fused_ops import split_bodies
 from .layers import TEMPORAL_LAYERS, Spatial_Graph_Layer, Temporal_Basic_Layer
 
 
@@ -73,8 +74,8 @@ class EfficientGCN(nn.Layer):
 
     def forward(self, x):
         """x: (N, I, C, T, V, M) -> logits (N, num_class), feature (N, C', T', V, M)."""
-        n, i, c, t, v, m = x.shape
-        x = x.transpose([1, 0, 5, 2, 3, 4]).reshape([i, n * m, c, t, v])
+        n, m = x.shape[0], x.shape[5]
+        x = split_bodies(x)                                      # I, N * M, C, T, V
         x = paddle.concat([branch(x[k]) for k, branch in enumerate(self.input_branches)], axis=1)
         x = self.main_stream(x)
         _, c, t, v = x.shape

@@ -157,3 +157,9 @@ def test_temporal_conv_matches_conv2d(kernels, frames, taps):
     for fused, plain in zip(*results):
         assert fused.shape == plain.shape
         np.testing.assert_allclose(fused, plain, rtol=1e-4, atol=1e-4)
+
+
+def test_split_bodies_is_the_transpose(kernels):
+    x = random(3, 2, 4, 300, 25, 2)
+    expected = x.numpy().transpose(1, 0, 5, 2, 3, 4).reshape(2, 6, 4, 300, 25)
+    np.testing.assert_array_equal(fused_ops.split_bodies(x).numpy(), expected)
