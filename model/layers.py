@@ -17,15 +17,17 @@ class Conv2D(nn.Conv2D):
     """nn.Conv2D with the same parameters (names, shapes, init), computed faster in dygraph.
 
     Paddle's CPU broadcast of a [C] bias over an NCHW map is several times slower than the same
-    add over an (N, C, H*W) view, and a 1x1 convolution is one batched matrix product. Static
+    add over an (N, C, H*W) view, and a 1x1 convolution is one batched matrix product (a strided
+    one on the subsampled map). Static
     graphs (export) keep plain conv2d with its bias: Paddle Inference's oneDNN passes fuse it
     with the batch norm, add and activation around it, and GPUs run it best as it is.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._pointwise = (list(self._kernel_size) == [1, 1] and list(self._stride) == [1, 1]
-                           and self._groups == 1 and not np.any(self._padding))
+        self._pointwise = (list(self._kernel_size) == [1, 1] and self._groups == 1
+                           and not np.any(self._padding))
+        self._strided = list(self._stride) != [1, 1]
         padding = list(self._padding) if isinstance(self._padding, (list, tuple)) \
             else [self._padding] * 2
         temporal = (self._kernel_size[1] == 1 and self._stride[1] == 1 and len(padding) == 2
@@ -45,7 +47,9 @@ class Conv2D(nn.Conv2D):
             y = F.conv2d(x, weight, bias, self._stride, self._padding, self._dilation,
                          self._groups)
             return activate(y if residual is None else y + residual, act)
-        if self._pointwise:
+        if self._pointwise and (not self._strided or _no_grad(x, weight)):
+            if self._strided:   # subsample (Paddle's backward of this slice is slow: eval only)
+                x = x[:, :, ::self._stride[0], ::self._stride[1]].contiguous()
             h, w = x.shape[2], x.shape[3]
             weight = weight.reshape([self._out_channels, self._in_channels])
             y = shared_weight_matmul(weight, x.reshape([0, self._in_channels, -1]))
@@ -64,6 +68,10 @@ class Conv2D(nn.Conv2D):
         y = epilogue(y, act, None if bias is None else bias.reshape([self._out_channels, 1]),
                      flat(residual))
         return y.reshape([0, self._out_channels, h, w])
+
+
+def _no_grad(*tensors):
+    return not paddle.is_grad_enabled() or all(t.stop_gradient for t in tensors)
 
 
 def activate(x, act):

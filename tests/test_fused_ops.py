@@ -163,3 +163,40 @@ def test_split_bodies_is_the_transpose(kernels):
     x = random(3, 2, 4, 300, 25, 2)
     expected = x.numpy().transpose(1, 0, 5, 2, 3, 4).reshape(2, 6, 4, 300, 25)
     np.testing.assert_array_equal(fused_ops.split_bodies(x).numpy(), expected)
+
+
+@pytest.mark.parametrize('config_id', ['2001', '2013'], ids=['SG', 'Sep'])
+def test_a_training_step_is_the_same_with_and_without_the_kernels(monkeypatch, config_id):
+    """Loss, every parameter gradient and the BN running statistics of a B0 training step."""
+    if not native.available():
+        pytest.skip('the model kernels cannot be built here (no C compiler?)')
+    from initializer import build_model
+    from utils import load_config
+    cfg = load_config(config_id)
+    cfg['dataset_args']['ntu']['num_frame'] = 24
+    x = random(2, 3, 6, 24, 25, 2)
+    label = paddle.to_tensor([3, 7])
+    results = []
+    for kernels_on in (True, False):
+        if not kernels_on:
+            monkeypatch.setattr(native, '_library', lambda: None)
+        paddle.seed(0)
+        net = build_model(cfg)[0]
+        for name, p in net.named_parameters():   # biases start at 0: make them count
+            if name.endswith('.bias'):
+                p.set_value(np.random.RandomState(len(name)).uniform(-0.5, 0.5, p.shape)
+                            .astype(np.float32))
+        net.train()
+        loss = F.cross_entropy(net(x)[0], label)
+        loss.backward()
+        state = {name: p.grad.numpy() for name, p in net.named_parameters()
+                 if p.grad is not None}
+        statistics = {name: p.numpy() for name, p in net.named_parameters()
+                      if name.endswith(('._mean', '._variance'))}
+        results.append((float(loss), {**state, **statistics}))
+    (loss_on, on), (loss_off, off) = results
+    assert loss_on == pytest.approx(loss_off, rel=1e-5)
+    assert on.keys() == off.keys() and sum(name.endswith('._mean') for name in on) > 30
+    for name in on:   # seen: within 2e-5 of each array's largest value
+        scale = max(np.abs(off[name]).max(), 1e-3)
+        np.testing.assert_allclose(on[name], off[name], rtol=0, atol=2e-4 * scale, err_msg=name)
