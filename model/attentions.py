@@ -4,6 +4,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from .fast_ops import mean_of_rows
+from . import fused_ops
 from .fused_ops import batch_norm_act, batch_norm_affine, epilogue
 
 
@@ -23,16 +24,20 @@ class ST_Joint_Att(nn.Layer):
 
     def forward(self, x):
         _, c, t, v = x.shape
-        x_t = mean_over_joints(x)                                          # N, C, T, 1
-        x_v = mean_over_frames(x).reshape([-1, c, v, 1])                   # N, C, V, 1
-        x_att = self.fcn(paddle.concat([x_t, x_v], axis=2))
-        x_t, x_v = paddle.split(x_att, [t, v], axis=2)
-        att_t = F.sigmoid(self.conv_t(x_t))                                # N, C, T, 1
-        att_v = F.sigmoid(self.conv_v(x_v))                                # N, C, V, 1
+        att_t, att_v = self.factors(x)
         # The outer product as a batched matrix product with inner size 1: Paddle's broadcast
         # of (T, 1) * (1, V) is ~30x slower on the CPU, and in oneDNN too.
         outer = paddle.matmul(att_t.reshape([-1, t, 1]), att_v.reshape([-1, 1, v]))
         return outer.reshape([-1, c, t, v])                                # N, C, T, V
+
+    def factors(self, x):
+        """The attention map's two factors: per frame (N, C, T, 1), per joint (N, C, V, 1)."""
+        _, c, t, v = x.shape
+        x_t = mean_over_joints(x)                                          # N, C, T, 1
+        x_v = mean_over_frames(x).reshape([-1, c, v, 1])                   # N, C, V, 1
+        x_att = self.fcn(paddle.concat([x_t, x_v], axis=2))
+        x_t, x_v = paddle.split(x_att, [t, v], axis=2)
+        return F.sigmoid(self.conv_t(x_t)), F.sigmoid(self.conv_v(x_v))
 
 
 def mean_over_joints(x):
@@ -150,6 +155,10 @@ class Attention_Layer(nn.Layer):
         self.act = act
 
     def forward(self, x):
+        if not self.training and isinstance(self.att, ST_Joint_Att) \
+                and fused_ops.joint_attention_fusable(x, self.act):
+            return fused_ops.joint_attention_epilogue(x, *self.att.factors(x),
+                                                      *batch_norm_affine(self.bn), self.act)
         weighted = x * self.att(x)
         if not paddle.in_dynamic_mode():   # export: Paddle Inference fuses bn and act itself
             return self.act(self.bn(weighted) + x)

@@ -1,6 +1,7 @@
 """Operations the C kernels (model/kernels.c) run on the CPU in dygraph: a layer's epilogue in
 one pass, act(x + shift + residual) in eval and act(BN(x) + residual) in training, on (N, C, L)
-maps; the two temporal convolutions, depthwise and full; and the input's split into bodies.
+maps, with the joint attention's multiply folded in; the two temporal convolutions,
+depthwise and full; and the input's split into bodies.
 
 Paddle runs the bias add, batch norm, residual add and activation as separate single-threaded
 CPU passes (over half of a B0 training step), and its depthwise convolution on one thread too.
@@ -77,6 +78,21 @@ def temporal_conv(x, weight, pad):
     y = shared_weight_matmul(weight.reshape([out_channels, taps * in_channels]),
                              shifted.reshape([n, taps * in_channels, frames * joints]))
     return y.reshape([n, out_channels, frames, joints])
+
+
+def joint_attention_fusable(x, act):
+    """Whether joint_attention_epilogue can run: eval without gradients, on the C kernels."""
+    return native.activation_code(act) is not None and not _needs_grad(x) \
+        and native.usable(x)
+
+
+def joint_attention_epilogue(x, att_t, att_v, scale, shift, act):
+    """act(x * (att_t ⊗ att_v) * scale + shift + x), the attention layer in eval with its
+    BatchNorm folded: x (N, C, T, V), att_t (N, C, T, 1), att_v (N, C, V, 1), scale and shift
+    (C,). One pass; the (N, C, T, V) attention map is never built. Check
+    joint_attention_fusable first."""
+    return native.attention_epilogue(x, att_t, att_v, scale, shift,
+                                     native.activation_code(act))
 
 
 def split_bodies(x):

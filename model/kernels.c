@@ -593,3 +593,58 @@ void split_bodies(const float *x, float *out, long n, long inputs, long channels
     long rows = inputs * n * bodies * channels;
     parallel_for(bodies_rows, &a, rows, threads_for(rows * points, threads));
 }
+
+/* ------------------------------------------------------------------ joint attention epilogue */
+/* The attention layer in eval: act(x * att_t[t] * att_v[v] * scale[c] + shift[c] + x), the
+attention map never built. Row (n, c) is T x V; per frame one multiplier per joint. */
+typedef struct {
+    const float *x, *att_t, *att_v, *scale, *shift;
+    float *out;
+    long channels, frames, joints;
+    int act;
+} attention_args;
+
+/* out = act(x * out + shift), out holding the multiplier on entry */
+static inline __attribute__((always_inline)) void attention_row_of(
+        const float *restrict x, float shift, float *restrict out, long length, int act) {
+    for (long i = 0; i < length; i++) out[i] = activate(x[i] * out[i] + shift, act);
+}
+
+VECTOR_CLONES
+static void attention_row(const float *x, float shift, float *out, long length, int act) {
+    switch (act) {
+#define ROW(ACT) attention_row_of(x, shift, out, length, ACT)
+    case ACT_RELU: ROW(ACT_RELU); break;
+    case ACT_RELU6: ROW(ACT_RELU6); break;
+    case ACT_HARDSWISH: ROW(ACT_HARDSWISH); break;
+    case ACT_SWISH: ROW(ACT_SWISH); break;
+    default: ROW(ACT_IDENTITY);
+#undef ROW
+    }
+}
+
+/* The row's multiplier of x, 1 + att_t[t] * att_v[v] * scale, is first written into the
+output row (cache-resident), so that the pass over x is one long vectorised loop. */
+static void attention_rows(void *p, long begin, long end) {
+    const attention_args *a = p;
+    long v = a->joints, length = a->frames * v;
+    for (long row = begin; row < end; row++) {
+        long c = row % a->channels;
+        const float *att_v = a->att_v + row * v;
+        float *out = a->out + row * length;
+        for (long t = 0; t < a->frames; t++) {
+            float frame_gain = a->att_t[row * a->frames + t] * a->scale[c];
+            for (long w = 0; w < v; w++) out[t * v + w] = 1.0f + frame_gain * att_v[w];
+        }
+        attention_row(a->x + row * length, a->shift[c], out, length, a->act);
+    }
+}
+
+/* x (N, C, T, V), att_t (N, C, T), att_v (N, C, V), scale and shift (C,). */
+void attention_epilogue(const float *x, const float *att_t, const float *att_v,
+                        const float *scale, const float *shift, float *out, long n,
+                        long channels, long frames, long joints, int act, int threads) {
+    attention_args a = {x, att_t, att_v, scale, shift, out, channels, frames, joints, act};
+    parallel_for(attention_rows, &a, n * channels,
+                 threads_for(n * channels * frames * joints, threads));
+}

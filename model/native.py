@@ -36,6 +36,7 @@ _SIGNATURES = {
     'temporal_shift_sum': [_pointer] * 2 + [_long] * 6 + [_int],
     'temporal_shift_spread': [_pointer] * 2 + [_long] * 6 + [_int],
     'split_bodies': [_pointer] * 2 + [_long] * 5 + [_int],
+    'attention_epilogue': [_pointer] * 6 + [_long] * 4 + [_int] * 2,
 }
 
 
@@ -200,4 +201,16 @@ def split_bodies(x):
     out = paddle.empty([inputs, n * bodies, channels, frames, joints], x.dtype)
     _library().split_bodies(_address(x), _address(out), n, inputs, channels, frames * joints,
                             bodies, threads())
+    return out
+
+
+def attention_epilogue(x, att_t, att_v, scale, shift, act_code):
+    """act(x * att_t[t] * att_v[v] * scale[c] + shift[c] + x): x (N, C, T, V), att_t (N, C, T),
+    att_v (N, C, V), scale and shift (C,)."""
+    x, att_t, att_v, scale, shift = _contiguous(x, att_t, att_v, scale, shift)
+    n, c, frames, joints = x.shape
+    out = paddle.empty_like(x)
+    _library().attention_epilogue(_address(x), _address(att_t), _address(att_v),
+                                  _address(scale), _address(shift), _address(out), n, c,
+                                  frames, joints, act_code, threads())
     return out

@@ -200,3 +200,24 @@ def test_a_training_step_is_the_same_with_and_without_the_kernels(monkeypatch, c
     for name in on:   # seen: within 2e-5 of each array's largest value
         scale = max(np.abs(off[name]).max(), 1e-3)
         np.testing.assert_allclose(on[name], off[name], rtol=0, atol=2e-4 * scale, err_msg=name)
+
+
+@pytest.mark.parametrize('act', ACTIVATIONS, ids=ACTIVATION_IDS)
+def test_joint_attention_epilogue_matches_paddle_ops(act):
+    if not native.available():
+        pytest.skip('the model kernels cannot be built here (no C compiler?)')
+    x = random(3, 8, 40, 25, scale=2)
+    att_t, att_v = F.sigmoid(random(3, 8, 40, 1, seed=1)), F.sigmoid(random(3, 8, 25, 1, seed=2))
+    scale, shift = random(8, seed=3), random(8, seed=4)
+    with paddle.no_grad():
+        assert fused_ops.joint_attention_fusable(x, act)
+        fused = fused_ops.joint_attention_epilogue(x, att_t, att_v, scale, shift, act)
+    attention = att_t * att_v.reshape([3, 8, 1, 25])
+    plain = x * attention * scale.reshape([-1, 1, 1]) + shift.reshape([-1, 1, 1]) + x
+    plain = plain if act is None else act(plain)
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_joint_attention_is_not_fused_where_gradients_are_wanted():
+    x = leaf(random(1, 2, 4, 5))
+    assert not fused_ops.joint_attention_fusable(x, nn.Swish())
