@@ -109,6 +109,17 @@ static inline __attribute__((always_inline)) float activation_slope(float x, int
     }
 }
 
+/* Runs CALL(ACT) with ACT a compile-time constant: each activation gets a loop of its own,
+straight-line code that vectorises. */
+#define FOR_EACH_ACTIVATION(act, CALL) \
+    switch (act) { \
+    case ACT_RELU: CALL(ACT_RELU); break; \
+    case ACT_RELU6: CALL(ACT_RELU6); break; \
+    case ACT_HARDSWISH: CALL(ACT_HARDSWISH); break; \
+    case ACT_SWISH: CALL(ACT_SWISH); break; \
+    default: CALL(ACT_IDENTITY); \
+    }
+
 /* ------------------------------------------------------------------ affine + residual + act */
 typedef struct {
     const float *x, *scale, *shift, *residual;
@@ -151,16 +162,10 @@ static inline __attribute__((always_inline)) void activate_in_place(
 /* out = act(v); out may be v itself. */
 VECTOR_CLONES
 static void activate_row(const float *v, float *out, long length, int act) {
-    switch (act) {
 #define ACTIVATE(ACT) \
     if (v == out) activate_in_place(out, length, ACT); else activate_into(v, out, length, ACT)
-    case ACT_RELU: ACTIVATE(ACT_RELU); break;
-    case ACT_RELU6: ACTIVATE(ACT_RELU6); break;
-    case ACT_HARDSWISH: ACTIVATE(ACT_HARDSWISH); break;
-    case ACT_SWISH: ACTIVATE(ACT_SWISH); break;
-    default: if (v != out) memcpy(out, v, length * sizeof *out);
+    FOR_EACH_ACTIVATION(act, ACTIVATE)
 #undef ACTIVATE
-    }
 }
 
 static void affine_rows(void *p, long begin, long end) {
@@ -198,13 +203,9 @@ static inline __attribute__((always_inline)) void slope_range_of(
 VECTOR_CLONES
 static void slope_range(const float *grad_out, const float *pre, float *grad_pre, long count,
                         int act) {
-    switch (act) {
-    case ACT_RELU: slope_range_of(grad_out, pre, grad_pre, count, ACT_RELU); break;
-    case ACT_RELU6: slope_range_of(grad_out, pre, grad_pre, count, ACT_RELU6); break;
-    case ACT_HARDSWISH: slope_range_of(grad_out, pre, grad_pre, count, ACT_HARDSWISH); break;
-    case ACT_SWISH: slope_range_of(grad_out, pre, grad_pre, count, ACT_SWISH); break;
-    default: memcpy(grad_pre, grad_out, count * sizeof *grad_pre);
-    }
+#define RANGE(ACT) slope_range_of(grad_out, pre, grad_pre, count, ACT)
+    FOR_EACH_ACTIVATION(act, RANGE)
+#undef RANGE
 }
 
 static void slope_chunk(void *p, long begin, long end) {
@@ -318,15 +319,9 @@ static void bn_sums_row(const float *grad_out, const float *pre, const float *x,
                         float *grad_pre, long length, int act, double *sum_grad,
                         double *sum_centered) {
     const float *at = pre ? pre : grad_out;
-    switch (pre ? act : ACT_IDENTITY) {
 #define ROW(ACT) bn_sums_row_of(grad_out, at, x, mean, grad_pre, length, ACT, sum_grad, sum_centered)
-    case ACT_RELU: ROW(ACT_RELU); break;
-    case ACT_RELU6: ROW(ACT_RELU6); break;
-    case ACT_HARDSWISH: ROW(ACT_HARDSWISH); break;
-    case ACT_SWISH: ROW(ACT_SWISH); break;
-    default: ROW(ACT_IDENTITY);
+    FOR_EACH_ACTIVATION(pre ? act : ACT_IDENTITY, ROW)
 #undef ROW
-    }
 }
 
 static void bn_sums_channels(void *p, long begin, long end) {
@@ -612,15 +607,9 @@ static inline __attribute__((always_inline)) void attention_row_of(
 
 VECTOR_CLONES
 static void attention_row(const float *x, float shift, float *out, long length, int act) {
-    switch (act) {
 #define ROW(ACT) attention_row_of(x, shift, out, length, ACT)
-    case ACT_RELU: ROW(ACT_RELU); break;
-    case ACT_RELU6: ROW(ACT_RELU6); break;
-    case ACT_HARDSWISH: ROW(ACT_HARDSWISH); break;
-    case ACT_SWISH: ROW(ACT_SWISH); break;
-    default: ROW(ACT_IDENTITY);
+    FOR_EACH_ACTIVATION(act, ROW)
 #undef ROW
-    }
 }
 
 /* The row's multiplier of x, 1 + att_t[t] * att_v[v] * scale, is first written into the
