@@ -3,9 +3,10 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .fast_ops import mean_of_rows
 from . import fused_ops
+from .fast_ops import mean_of_rows
 from .fused_ops import batch_norm_act, batch_norm_affine, epilogue
+from .layers import Conv2D
 
 
 class ST_Joint_Att(nn.Layer):
@@ -15,12 +16,12 @@ class ST_Joint_Att(nn.Layer):
         super().__init__()
         inner_channel = channel // reduct_ratio
         self.fcn = nn.Sequential(
-            nn.Conv2D(channel, inner_channel, 1, bias_attr=None if bias else False),
+            Conv2D(channel, inner_channel, 1, bias_attr=None if bias else False),
             nn.BatchNorm2D(inner_channel),
             nn.Hardswish(),
         )
-        self.conv_t = nn.Conv2D(inner_channel, channel, 1)
-        self.conv_v = nn.Conv2D(inner_channel, channel, 1)
+        self.conv_t = Conv2D(inner_channel, channel, 1)
+        self.conv_v = Conv2D(inner_channel, channel, 1)
 
     def forward(self, x):
         _, c, t, v = x.shape
@@ -73,10 +74,10 @@ class Part_Att(nn.Layer):
         inner_channel = channel // reduct_ratio
         self.fcn = nn.Sequential(
             nn.AdaptiveAvgPool2D(1),
-            nn.Conv2D(channel, inner_channel, 1, bias_attr=None if bias else False),
+            Conv2D(channel, inner_channel, 1, bias_attr=None if bias else False),
             nn.BatchNorm2D(inner_channel),
             nn.ReLU(),
-            nn.Conv2D(inner_channel, channel * self.num_parts, 1,
+            Conv2D(inner_channel, channel * self.num_parts, 1,
                       bias_attr=None if bias else False),
         )
 
@@ -93,10 +94,10 @@ class Channel_Att(nn.Layer):
         super().__init__()
         self.fcn = nn.Sequential(
             nn.AdaptiveAvgPool2D(1),
-            nn.Conv2D(channel, channel // 4, 1),
+            Conv2D(channel, channel // 4, 1),
             nn.BatchNorm2D(channel // 4),
             nn.ReLU(),
-            nn.Conv2D(channel // 4, channel, 1),
+            Conv2D(channel // 4, channel, 1),
             nn.Softmax(axis=1),
         )
 
@@ -109,7 +110,7 @@ class Frame_Att(nn.Layer):
 
     def __init__(self, **kwargs):
         super().__init__()
-        self.conv = nn.Conv2D(2, 1, (9, 1), padding=(4, 0))
+        self.conv = Conv2D(2, 1, (9, 1), padding=(4, 0))
 
     def forward(self, x):
         pooled = paddle.concat([x.mean(axis=[1, 3], keepdim=True),
@@ -125,10 +126,10 @@ class Joint_Att(nn.Layer):
         num_joints = sum(len(part) for part in parts)
         self.fcn = nn.Sequential(
             nn.AdaptiveAvgPool2D(1),
-            nn.Conv2D(num_joints, num_joints // 2, 1),
+            Conv2D(num_joints, num_joints // 2, 1),
             nn.BatchNorm2D(num_joints // 2),
             nn.ReLU(),
-            nn.Conv2D(num_joints // 2, num_joints, 1),
+            Conv2D(num_joints // 2, num_joints, 1),
             nn.Softmax(axis=1),
         )
 
