@@ -23,7 +23,7 @@ def epilogue(x, act=None, shift=None, residual=None, scale=None):
     code = native.activation_code(act)
     if code is not None and not _needs_grad(x, shift, residual, scale) \
             and native.usable(x, shift, residual, scale):
-        return native.affine_act(x, code, scale, shift, residual)[0]
+        return native.affine_act(x, code, scale, shift, residual)
     y = x if scale is None else x * scale.reshape([-1, 1])
     y = y if shift is None else add_bias(y, shift)
     if residual is not None:
@@ -118,10 +118,10 @@ class _BatchNormAct(PyLayer):
         gamma_value = gamma.numpy().astype(np.float64)
         scale = gamma_value * inv_std
         shift = beta.numpy() - mean * scale
-        out, pre = native.affine_act(x, code, _tensor(scale), _tensor(shift), residual,
-                                     keep_pre=code != 0)
-        ctx.save_for_backward(x, pre)
-        ctx.statistics = mean, inv_std, gamma_value, code
+        out = native.affine_act(x, code, _tensor(scale), _tensor(shift), residual)
+        # the backward recomputes the value before the activation from these
+        ctx.save_for_backward(x, residual)
+        ctx.statistics = scale, shift, mean, inv_std, gamma_value, code
         ctx.tensor_inputs = [t is not None for t in (residual, input_bias)]
         ctx.needs_grad = [t is not None and not t.stop_gradient
                           for t in (x, gamma, beta, residual, input_bias)]
@@ -129,10 +129,9 @@ class _BatchNormAct(PyLayer):
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, pre = ctx.saved_tensor()
-        mean, inv_std, gamma, code = ctx.statistics
+        x, residual = ctx.saved_tensor()
         grad_x, grad_pre, grad_gamma, grad_beta = native.batch_norm_backward(
-            grad_out, pre, x, mean, inv_std, gamma, code)
+            grad_out, x, residual, *ctx.statistics)
         grads = [grad_x, _tensor(grad_gamma), _tensor(grad_beta), grad_pre, None]
         if ctx.needs_grad[4]:
             grads[4] = paddle.zeros([x.shape[1]], x.dtype)

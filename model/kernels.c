@@ -123,7 +123,7 @@ straight-line code that vectorises. */
 /* ------------------------------------------------------------------ affine + residual + act */
 typedef struct {
     const float *x, *scale, *shift, *residual;
-    float *pre, *out;
+    float *out;
     long channels, length;
     int shift_per_position, act;
 } affine_args;
@@ -149,21 +149,15 @@ static void linear_row(const float *x, float scale, float shift, const float *sh
     else linear_row_of(x, scale, shift, shifts, residual, v, length, 0, 0);
 }
 
-static inline __attribute__((always_inline)) void activate_into(
-        const float *restrict v, float *restrict out, long length, int act) {
-    for (long i = 0; i < length; i++) out[i] = activate(v[i], act);
-}
-
 static inline __attribute__((always_inline)) void activate_in_place(
         float *restrict v, long length, int act) {
     for (long i = 0; i < length; i++) v[i] = activate(v[i], act);
 }
 
-/* out = act(v); out may be v itself. */
+/* v = act(v) */
 VECTOR_CLONES
-static void activate_row(const float *v, float *out, long length, int act) {
-#define ACTIVATE(ACT) \
-    if (v == out) activate_in_place(out, length, ACT); else activate_into(v, out, length, ACT)
+static void activate_row(float *v, long length, int act) {
+#define ACTIVATE(ACT) activate_in_place(v, length, ACT)
     FOR_EACH_ACTIVATION(act, ACTIVATE)
 #undef ACTIVATE
 }
@@ -175,49 +169,19 @@ static void affine_rows(void *p, long begin, long end) {
         float scale = a->scale ? a->scale[c] : 1.0f;
         float shift = a->shift && !a->shift_per_position ? a->shift[c] : 0.0f;
         const float *shifts = a->shift && a->shift_per_position ? a->shift + c * a->length : NULL;
-        float *v = a->pre ? a->pre + at : a->out + at;
-        linear_row(a->x + at, scale, shift, shifts, a->residual ? a->residual + at : NULL, v,
-                   a->length);
-        activate_row(v, a->out + at, a->length, a->act);
+        linear_row(a->x + at, scale, shift, shifts, a->residual ? a->residual + at : NULL,
+                   a->out + at, a->length);
+        activate_row(a->out + at, a->length, a->act);
     }
 }
 
-/* out = act(pre), pre = x * scale[c] + shift + residual, shift being (C,) or, with
-shift_per_position, (C, L). scale, shift, residual and pre may be NULL (1, 0, 0, not kept). */
+/* out = act(x * scale[c] + shift + residual), shift being (C,) or, with shift_per_position,
+(C, L). scale, shift and residual may be NULL (1, 0, 0). */
 void affine_act(const float *x, const float *scale, const float *shift, int shift_per_position,
-                const float *residual, float *pre, float *out, long n, long channels, long length,
-                int act, int threads) {
-    affine_args a = {x, scale, shift, residual, pre, out, channels, length, shift_per_position, act};
+                const float *residual, float *out, long n, long channels, long length, int act,
+                int threads) {
+    affine_args a = {x, scale, shift, residual, out, channels, length, shift_per_position, act};
     parallel_for(affine_rows, &a, n * channels, threads_for(n * channels * length, threads));
-}
-
-/* ------------------------------------------------------------------ activation backward */
-typedef struct { const float *grad_out, *pre; float *grad_pre; int act; } slope_args;
-
-static inline __attribute__((always_inline)) void slope_range_of(
-        const float *restrict grad_out, const float *restrict pre, float *restrict grad_pre,
-        long count, int act) {
-    for (long i = 0; i < count; i++) grad_pre[i] = grad_out[i] * activation_slope(pre[i], act);
-}
-
-VECTOR_CLONES
-static void slope_range(const float *grad_out, const float *pre, float *grad_pre, long count,
-                        int act) {
-#define RANGE(ACT) slope_range_of(grad_out, pre, grad_pre, count, ACT)
-    FOR_EACH_ACTIVATION(act, RANGE)
-#undef RANGE
-}
-
-static void slope_chunk(void *p, long begin, long end) {
-    const slope_args *a = p;
-    slope_range(a->grad_out + begin, a->pre + begin, a->grad_pre + begin, end - begin, a->act);
-}
-
-/* grad_pre = grad_out * act'(pre), over `count` values. */
-void activation_backward(const float *grad_out, const float *pre, float *grad_pre, long count,
-                         int act, int threads) {
-    slope_args a = {grad_out, pre, grad_pre, act};
-    parallel_for(slope_chunk, &a, count, threads_for(count, threads));
 }
 
 /* ------------------------------------------------------------------ batch-norm statistics */
@@ -280,30 +244,42 @@ void channel_moments(const float *x, long n, long channels, long length, double 
 }
 
 /* ------------------------------------------------------------------ batch-norm backward */
+/* The forward kept only x (the batch norm's input): the value before the activation is
+x * scale[c] + shift[c] + residual again, cheaper to recompute than to write and read back. */
 typedef struct {
-    const float *grad_out, *pre, *x, *mean;
+    const float *grad_out, *x, *residual, *scale, *shift, *mean;
     float *grad_pre;
     long n, channels, length;
     int act;
     double *sum_grad, *sum_grad_centered;
 } bn_sums_args;
 
+static inline __attribute__((always_inline)) float bn_grad_pre(
+        float grad_out, float x, const float *restrict residual, long i, float scale,
+        float shift, int act, int has_residual) {
+    if (act == ACT_IDENTITY) return grad_out;
+    float pre = x * scale + shift + (has_residual ? residual[i] : 0.0f);
+    return grad_out * activation_slope(pre, act);
+}
+
 static inline __attribute__((always_inline)) void bn_sums_row_of(
-        const float *restrict grad_out, const float *restrict pre, const float *restrict x,
-        float mean, float *restrict grad_pre, long length, int act, double *sum_grad,
-        double *sum_centered) {
+        const float *restrict grad_out, const float *restrict x, const float *restrict residual,
+        float scale, float shift, float mean, float *restrict grad_pre, long length, int act,
+        int has_residual, double *sum_grad, double *sum_centered) {
     for (long start = 0; start < length; start += BLOCK) {
         long stop = start + BLOCK < length ? start + BLOCK : length, i = start;
         float s[LANES] = {0}, q[LANES] = {0};
         for (; i + LANES <= stop; i += LANES)
             for (int j = 0; j < LANES; j++) {
-                float g = grad_out[i + j] * activation_slope(pre[i + j], act);
+                float g = bn_grad_pre(grad_out[i + j], x[i + j], residual, i + j, scale, shift,
+                                      act, has_residual);
                 grad_pre[i + j] = g;
                 s[j] += g;
                 q[j] += g * (x[i + j] - mean);
             }
         for (; i < stop; i++) {
-            float g = grad_out[i] * activation_slope(pre[i], act);
+            float g = bn_grad_pre(grad_out[i], x[i], residual, i, scale, shift, act,
+                                  has_residual);
             grad_pre[i] = g;
             s[0] += g;
             q[0] += g * (x[i] - mean);
@@ -313,14 +289,16 @@ static inline __attribute__((always_inline)) void bn_sums_row_of(
     }
 }
 
-/* pre NULL: no activation, grad_pre = grad_out (pre is then read as grad_out, unused). */
 VECTOR_CLONES
-static void bn_sums_row(const float *grad_out, const float *pre, const float *x, float mean,
-                        float *grad_pre, long length, int act, double *sum_grad,
-                        double *sum_centered) {
-    const float *at = pre ? pre : grad_out;
-#define ROW(ACT) bn_sums_row_of(grad_out, at, x, mean, grad_pre, length, ACT, sum_grad, sum_centered)
-    FOR_EACH_ACTIVATION(pre ? act : ACT_IDENTITY, ROW)
+static void bn_sums_row(const float *grad_out, const float *x, const float *residual,
+                        float scale, float shift, float mean, float *grad_pre, long length,
+                        int act, double *sum_grad, double *sum_centered) {
+#define ROW(ACT) \
+    if (residual) bn_sums_row_of(grad_out, x, residual, scale, shift, mean, grad_pre, length, \
+                                 ACT, 1, sum_grad, sum_centered); \
+    else bn_sums_row_of(grad_out, x, residual, scale, shift, mean, grad_pre, length, ACT, 0, \
+                        sum_grad, sum_centered)
+    FOR_EACH_ACTIVATION(act, ROW)
 #undef ROW
 }
 
@@ -330,22 +308,23 @@ static void bn_sums_channels(void *p, long begin, long end) {
         double sum = 0.0, centered = 0.0;
         for (long i = 0; i < a->n; i++) {
             long at = (i * a->channels + c) * a->length;
-            bn_sums_row(a->grad_out + at, a->pre ? a->pre + at : NULL, a->x + at, a->mean[c],
-                        a->grad_pre + at, a->length, a->act, &sum, &centered);
+            bn_sums_row(a->grad_out + at, a->x + at, a->residual ? a->residual + at : NULL,
+                        a->scale[c], a->shift[c], a->mean[c], a->grad_pre + at, a->length,
+                        a->act, &sum, &centered);
         }
         a->sum_grad[c] = sum;
         a->sum_grad_centered[c] = centered;
     }
 }
 
-/* grad_pre = grad_out * act'(pre) (pre NULL: no activation), and per channel the sums of
-grad_pre and of grad_pre * (x - mean[c]) over N and L. */
-void batch_norm_backward_sums(const float *grad_out, const float *pre, const float *x,
-                              const float *mean, float *grad_pre, long n, long channels,
-                              long length, int act, double *sum_grad,
-                              double *sum_grad_centered, int threads) {
-    bn_sums_args a = {grad_out, pre, x, mean, grad_pre, n, channels, length, act, sum_grad,
-                      sum_grad_centered};
+/* grad_pre = grad_out * act'(x * scale[c] + shift[c] + residual) (residual may be NULL), and
+per channel the sums of grad_pre and of grad_pre * (x - mean[c]) over N and L. */
+void batch_norm_backward_sums(const float *grad_out, const float *x, const float *residual,
+                              const float *scale, const float *shift, const float *mean,
+                              float *grad_pre, long n, long channels, long length, int act,
+                              double *sum_grad, double *sum_grad_centered, int threads) {
+    bn_sums_args a = {grad_out, x, residual, scale, shift, mean, grad_pre, n, channels, length,
+                      act, sum_grad, sum_grad_centered};
     parallel_for(bn_sums_channels, &a, channels, threads_for(n * channels * length, threads));
 }
 

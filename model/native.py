@@ -26,10 +26,9 @@ ACTIVATION_CODES = {type(None): 0, nn.ReLU: 1, nn.ReLU6: 2, nn.Hardswish: 3, nn.
 
 _pointer, _long, _int = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 _SIGNATURES = {
-    'affine_act': [_pointer] * 3 + [_int] + [_pointer] * 3 + [_long] * 3 + [_int] * 2,
-    'activation_backward': [_pointer] * 3 + [_long, _int, _int],
+    'affine_act': [_pointer] * 3 + [_int] + [_pointer] * 2 + [_long] * 3 + [_int] * 2,
     'channel_moments': [_pointer] + [_long] * 3 + [_pointer] * 2 + [_int],
-    'batch_norm_backward_sums': [_pointer] * 5 + [_long] * 3 + [_int] + [_pointer] * 2 + [_int],
+    'batch_norm_backward_sums': [_pointer] * 7 + [_long] * 3 + [_int] + [_pointer] * 2 + [_int],
     'batch_norm_backward_apply': [_pointer] * 7 + [_long] * 3 + [_int],
     'depthwise_temporal': [_pointer] * 3 + [_long] * 8 + [_int],
     'depthwise_temporal_backward': [_pointer] * 5 + [_long] * 8 + [_int],
@@ -89,27 +88,15 @@ def _contiguous(*tensors):
     return [t if t is None or t.is_contiguous() else t.contiguous() for t in tensors]
 
 
-def affine_act(x, act_code, scale=None, shift=None, residual=None, keep_pre=False):
-    """x (N, C, L) -> act(x * scale[c] + shift + residual), shift (C,) or (C, L); with
-    keep_pre also the value before the activation. Returns (out, pre or None)."""
+def affine_act(x, act_code, scale=None, shift=None, residual=None):
+    """x (N, C, L) -> act(x * scale[c] + shift + residual), shift (C,) or (C, L)."""
     x, scale, shift, residual = _contiguous(x, scale, shift, residual)
     n, c, length = x.shape
     out = paddle.empty_like(x)
-    pre = paddle.empty_like(x) if keep_pre else None
     per_position = shift is not None and shift.ndim == 2 and shift.shape[1] == length
     _library().affine_act(_address(x), _address(scale), _address(shift), int(per_position),
-                          _address(residual), _address(pre), _address(out), n, c, length,
-                          act_code, threads())
-    return out, pre
-
-
-def activation_backward(grad_out, pre, act_code):
-    """grad_out * act'(pre), elementwise."""
-    grad_out, pre = _contiguous(grad_out, pre)
-    grad_pre = paddle.empty_like(grad_out)
-    _library().activation_backward(_address(grad_out), _address(pre), _address(grad_pre),
-                                   grad_out.size, act_code, threads())
-    return grad_pre
+                          _address(residual), _address(out), n, c, length, act_code, threads())
+    return out
 
 
 def channel_moments(x):
@@ -122,27 +109,28 @@ def channel_moments(x):
     return mean, variance
 
 
-def batch_norm_backward(grad_out, pre, x, mean, inv_std, gamma, act_code):
-    """Backward of out = act(((x - mean) * inv_std) * gamma + beta [+ residual]) with batch
-    statistics, x (N, C, L); pre None when there is no activation. Returns (grad_x,
-    grad_pre (= the residual's gradient), grad_gamma, grad_beta); per-channel values are
-    float32 numpy (C,) in and out."""
-    grad_out, pre, x = _contiguous(grad_out, pre, x)
+def batch_norm_backward(grad_out, x, residual, scale, shift, mean, inv_std, gamma, act_code):
+    """Backward of out = act(x * scale + shift + residual), the batch norm with batch
+    statistics: scale = gamma * inv_std, shift = beta - mean * scale; x (N, C, L), residual
+    like x or None. Per-channel values are numpy (C,). Returns (grad_x, grad_pre (= the
+    residual's gradient), grad_gamma, grad_beta), the last two float32 numpy."""
+    grad_out, x, residual = _contiguous(grad_out, x, residual)
     n, c, length = x.shape
+    per_channel = [np.ascontiguousarray(v, np.float32) for v in (scale, shift, mean)]
     grad_pre = paddle.empty_like(x)
-    mean32 = np.ascontiguousarray(mean, np.float32)
     total, centered = np.empty(c), np.empty(c)
     library = _library()
     library.batch_norm_backward_sums(
-        _address(grad_out), _address(pre), _address(x), mean32.ctypes.data, _address(grad_pre),
-        n, c, length, act_code, total.ctypes.data, centered.ctypes.data, threads())
+        _address(grad_out), _address(x), _address(residual),
+        *(v.ctypes.data for v in per_channel), _address(grad_pre), n, c, length, act_code,
+        total.ctypes.data, centered.ctypes.data, threads())
     count = n * length
     gain = np.ascontiguousarray(gamma * inv_std, np.float32)
     offset = np.ascontiguousarray(total / count, np.float32)
     slope = np.ascontiguousarray(inv_std * inv_std * centered / count, np.float32)
     grad_x = paddle.empty_like(x)
     library.batch_norm_backward_apply(
-        _address(grad_pre), _address(x), mean32.ctypes.data, gain.ctypes.data,
+        _address(grad_pre), _address(x), per_channel[2].ctypes.data, gain.ctypes.data,
         offset.ctypes.data, slope.ctypes.data, _address(grad_x), n, c, length, threads())
     return grad_x, grad_pre, (centered * inv_std).astype(np.float32), total.astype(np.float32)
 
