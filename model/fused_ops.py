@@ -13,7 +13,7 @@ import paddle
 from paddle.autograd import PyLayer
 
 from . import native
-from .fast_ops import add_bias, shared_weight_matmul
+from .fast_ops import add_bias, sum_rows
 
 
 def epilogue(x, act=None, shift=None, residual=None, scale=None):
@@ -72,12 +72,9 @@ def temporal_conv(x, weight, pad):
     if not native.usable(x, weight):
         return paddle.nn.functional.conv2d(x, weight, None, 1, (pad, 0))
     out_channels, in_channels, taps = weight.shape[:3]
-    n, _, frames, joints = x.shape
-    shifted = _FrameShifts.apply(x, taps, pad)      # copy j is x shifted by pad - j frames
-    weight = paddle.flip(weight, axis=2).transpose([0, 2, 1, 3])   # ... so taps run backwards
-    y = shared_weight_matmul(weight.reshape([out_channels, taps * in_channels]),
-                             shifted.reshape([n, taps * in_channels, frames * joints]))
-    return y.reshape([n, out_channels, frames, joints])
+    # copy j of x is shifted by j - pad frames, so the taps run backwards
+    weight = paddle.flip(weight, axis=2).transpose([0, 2, 1, 3])
+    return _TemporalConv.apply(x, weight.reshape([out_channels, taps * in_channels]), taps, pad)
 
 
 def joint_attention_fusable(x, act):
@@ -156,15 +153,45 @@ class _DepthwiseTemporalConv(PyLayer):
                                                   *ctx.needs_grad)
 
 
-class _FrameShifts(PyLayer):
-    @staticmethod
-    def forward(ctx, x, taps, pad):
-        ctx.geometry = taps, pad
-        return native.temporal_shift_spread(x, taps, pad)
+class _TemporalConv(PyLayer):
+    """y = weight (O, k C) @ shifts(x) (N, k C, T V). Its backward multiplies the shifted
+    copies of the gradient by a (C, k O) matrix rather than building weight^T @ grad, a k times
+    larger product that runs at half the rate, and builds the copies of x again rather than
+    keeping them (k times the input's memory)."""
 
     @staticmethod
-    def backward(ctx, grad_shifted):
-        return native.temporal_shift_sum(grad_shifted, *ctx.geometry)
+    def forward(ctx, x, weight, taps, pad):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry = taps, pad
+        ctx.needs_grad = not x.stop_gradient, not weight.stop_gradient
+        return _multiply_shifts(weight, x, taps, pad)
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        x, weight = ctx.saved_tensor()
+        taps, pad = ctx.geometry
+        n, out_channels, frames, joints = grad_y.shape
+        in_channels = x.shape[1]
+        grad_x = grad_weight = None
+        if ctx.needs_grad[0]:   # the adjoint: shifted copies of grad_y, taps the other way
+            adjoint = weight.reshape([out_channels, taps, in_channels]).flip(axis=1)
+            adjoint = adjoint.transpose([2, 1, 0]).reshape([in_channels, taps * out_channels])
+            grad_x = _multiply_shifts(adjoint, grad_y, taps, pad)
+        if ctx.needs_grad[1]:   # per sample grad_y @ shifts(x)^T, summed over samples
+            shifted = native.frame_shifts(x, taps, pad)
+            per_sample = paddle.matmul(grad_y.reshape([n, out_channels, -1]),
+                                       shifted.reshape([n, taps * in_channels, -1]),
+                                       transpose_y=True)
+            grad_weight = sum_rows(per_sample.reshape([n, -1])).reshape(weight.shape)
+        return grad_x, grad_weight
+
+
+def _multiply_shifts(matrix, x, taps, pad):
+    """matrix (O, k C) @ the k frame-shifted copies of x (N, C, T, V) -> (N, O, T, V)."""
+    n, channels, frames, joints = x.shape
+    shifted = native.frame_shifts(x, taps, pad)
+    y = paddle.matmul(matrix, shifted.reshape([n, taps * channels, frames * joints]))
+    return y.reshape([n, matrix.shape[0], frames, joints])
 
 
 def _update_running_statistics(bn, mean, variance, input_bias):

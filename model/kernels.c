@@ -469,75 +469,41 @@ void depthwise_temporal_backward(const float *grad_y, const float *x, const floa
 }
 
 /* ------------------------------------------------------------------ k x 1 convolution by frames */
-/* A (k, 1) convolution (stride 1) is one matrix product z = W_stacked @ x, giving k * O
-channels, then a sum of shifted maps: y[n, o, t] = sum_j z[n, j * O + o, t + j - pad], zero
-outside the frames. A frame is V values, so each shifted map is one contiguous run. */
+/* A (k, 1) convolution (stride 1) is one matrix product over k frame-shifted copies of its
+input (model/fused_ops.py): copy j holds x[n, c, t - (j - pad)], zero outside the frames. A
+frame is V values, so each copy is one contiguous run between zeros. */
 typedef struct {
-    const float *from;
-    float *to;
-    long out_channels, taps, frames, joints, pad;
-} shift_args;
+    const float *x;
+    float *copies;
+    long channels, taps, frames, joints, pad;
+} shifts_args;
 
-/* the output frames [first, last) that tap j reads from inside the input */
-static void tap_range(const shift_args *a, long j, long *first, long *last) {
-    long shift = j - a->pad;
-    *first = shift < 0 ? -shift : 0;
-    *last = a->frames - (shift > 0 ? shift : 0);
-}
-
-static void shift_sum_rows(void *p, long begin, long end) {
-    const shift_args *a = p;
+static void frame_shift_rows(void *p, long begin, long end) {
+    const shifts_args *a = p;
     long map = a->frames * a->joints;
-    for (long row = begin; row < end; row++) {   /* row = n * O + o */
-        long n = row / a->out_channels, o = row % a->out_channels;
-        float *y = a->to + row * map;
-        memset(y, 0, map * sizeof *y);
-        for (long j = 0; j < a->taps; j++) {
-            long first, last;
-            tap_range(a, j, &first, &last);
-            const float *z = a->from + ((n * a->taps + j) * a->out_channels + o) * map;
-            if (first < last)
-                axpy(1.0f, z + (first + j - a->pad) * a->joints, y + first * a->joints,
-                     (last - first) * a->joints);
-        }
+    for (long row = begin; row < end; row++) {   /* row = (n * taps + j) * C + c */
+        long c = row % a->channels, j = (row / a->channels) % a->taps;
+        long n = row / (a->channels * a->taps);
+        long shift = j - a->pad;
+        /* frames [first, last) of the copy come from frames [first - shift, last - shift) */
+        long first = shift > 0 ? shift : 0, last = a->frames + (shift < 0 ? shift : 0);
+        if (first > a->frames) first = a->frames;   /* a shift beyond every frame */
+        if (last < first) last = first;
+        const float *x = a->x + (n * a->channels + c) * map;
+        float *copy = a->copies + row * map;
+        memset(copy, 0, first * a->joints * sizeof *copy);
+        memcpy(copy + first * a->joints, x + (first - shift) * a->joints,
+               (last - first) * a->joints * sizeof *copy);
+        memset(copy + last * a->joints, 0, (a->frames - last) * a->joints * sizeof *copy);
     }
 }
 
-/* y (N, O, T, V) = the shifted sum of z (N, taps * O, T, V). */
-void temporal_shift_sum(const float *z, float *y, long n, long out_channels, long taps,
-                        long frames, long joints, long pad, int threads) {
-    shift_args a = {z, y, out_channels, taps, frames, joints, pad};
-    parallel_for(shift_sum_rows, &a, n * out_channels,
-                 threads_for(n * taps * out_channels * frames * joints, threads));
-}
-
-static void shift_spread_rows(void *p, long begin, long end) {
-    const shift_args *a = p;
-    long map = a->frames * a->joints;
-    for (long row = begin; row < end; row++) {   /* row = (n * taps + j) * O + o */
-        long o = row % a->out_channels, j = (row / a->out_channels) % a->taps;
-        long n = row / (a->out_channels * a->taps);
-        const float *grad_y = a->from + (n * a->out_channels + o) * map;
-        float *grad_z = a->to + row * map;
-        long first, last;
-        tap_range(a, j, &first, &last);
-        /* grad_z[s] = grad_y[s - j + pad] for the frames s that some output read */
-        long s_first = first + j - a->pad, s_last = last + j - a->pad;
-        if (s_first > a->frames) s_first = a->frames;   /* a tap beyond every frame */
-        if (s_last < s_first) s_last = s_first;
-        memset(grad_z, 0, s_first * a->joints * sizeof *grad_z);
-        memcpy(grad_z + s_first * a->joints, grad_y + first * a->joints,
-               (s_last - s_first) * a->joints * sizeof *grad_z);
-        memset(grad_z + s_last * a->joints, 0, (a->frames - s_last) * a->joints * sizeof *grad_z);
-    }
-}
-
-/* grad_z (N, taps * O, T, V) from grad_y (N, O, T, V): the adjoint of temporal_shift_sum. */
-void temporal_shift_spread(const float *grad_y, float *grad_z, long n, long out_channels,
-                           long taps, long frames, long joints, long pad, int threads) {
-    shift_args a = {grad_y, grad_z, out_channels, taps, frames, joints, pad};
-    parallel_for(shift_spread_rows, &a, n * taps * out_channels,
-                 threads_for(n * taps * out_channels * frames * joints, threads));
+/* copies (N, taps * C, T, V): the frame-shifted copies of x (N, C, T, V). */
+void frame_shifts(const float *x, float *copies, long n, long channels, long taps, long frames,
+                  long joints, long pad, int threads) {
+    shifts_args a = {x, copies, channels, taps, frames, joints, pad};
+    parallel_for(frame_shift_rows, &a, n * taps * channels,
+                 threads_for(n * taps * channels * frames * joints, threads));
 }
 
 /* ------------------------------------------------------------------ input layout */

@@ -32,8 +32,7 @@ _SIGNATURES = {
     'batch_norm_backward_apply': [_pointer] * 7 + [_long] * 3 + [_int],
     'depthwise_temporal': [_pointer] * 3 + [_long] * 8 + [_int],
     'depthwise_temporal_backward': [_pointer] * 5 + [_long] * 8 + [_int],
-    'temporal_shift_sum': [_pointer] * 2 + [_long] * 6 + [_int],
-    'temporal_shift_spread': [_pointer] * 2 + [_long] * 6 + [_int],
+    'frame_shifts': [_pointer] * 2 + [_long] * 6 + [_int],
     'split_bodies': [_pointer] * 2 + [_long] * 5 + [_int],
     'attention_epilogue': [_pointer] * 6 + [_long] * 4 + [_int] * 2,
 }
@@ -161,25 +160,15 @@ def depthwise_temporal_backward(grad_y, x, weight, stride, pad, need_x=True, nee
     return grad_x, grad_weight
 
 
-def temporal_shift_sum(z, taps, pad):
-    """z (N, taps * O, T, V) -> y (N, O, T, V), y[:, o, t] = sum_j z[:, j * O + o, t + j - pad]
-    (zero outside the frames)."""
-    (z,) = _contiguous(z)
-    n, stacked, frames, joints = z.shape
-    y = paddle.empty([n, stacked // taps, frames, joints], z.dtype)
-    _library().temporal_shift_sum(_address(z), _address(y), n, stacked // taps, taps, frames,
-                                  joints, pad, threads())
-    return y
-
-
-def temporal_shift_spread(grad_y, taps, pad):
-    """The adjoint of temporal_shift_sum: grad_y (N, O, T, V) -> grad_z (N, taps * O, T, V)."""
-    (grad_y,) = _contiguous(grad_y)
-    n, out_channels, frames, joints = grad_y.shape
-    grad_z = paddle.empty([n, taps * out_channels, frames, joints], grad_y.dtype)
-    _library().temporal_shift_spread(_address(grad_y), _address(grad_z), n, out_channels, taps,
-                                     frames, joints, pad, threads())
-    return grad_z
+def frame_shifts(x, taps, pad):
+    """x (N, C, T, V) -> (N, taps * C, T, V): copy j is x shifted by j - pad frames (frame t of
+    the copy is frame t - (j - pad) of x), zero outside the frames."""
+    (x,) = _contiguous(x)
+    n, channels, frames, joints = x.shape
+    copies = paddle.empty([n, taps * channels, frames, joints], x.dtype)
+    _library().frame_shifts(_address(x), _address(copies), n, channels, taps, frames, joints,
+                            pad, threads())
+    return copies
 
 
 def split_bodies(x):
