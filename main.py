@@ -9,8 +9,8 @@ import os
 import sys
 import time
 
-from utils import (UserError, apply_overrides, import_paddle, load_config, set_value,
-                   setup_logging)
+from utils import (UserError, apply_overrides, import_paddle, load_config,
+                   restart_with_huge_pages, set_value, setup_logging)
 
 
 def build_parser():
@@ -138,4 +138,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    restart_with_huge_pages()
     sys.exit(main())

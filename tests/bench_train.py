@@ -17,9 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from utils import import_paddle  # noqa: E402  (sets the CPU threads before paddle loads)
+from utils import import_paddle, restart_with_huge_pages  # noqa: E402
 
-paddle = import_paddle()
+if __name__ == '__main__':
+    restart_with_huge_pages()   # as main.py does, so that the figures are what it runs at
+paddle = import_paddle()   # sets the CPU threads before paddle loads
 import numpy as np  # noqa: E402
 
 from dataset.graphs import Graph  # noqa: E402

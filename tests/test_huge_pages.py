@@ -1,0 +1,42 @@
+"""utils.restart_with_huge_pages: the script runs again with glibc's huge-page tunable, its
+arguments intact, once; a user's own GLIBC_TUNABLES or the opt-out leaves it alone."""
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = ('import os, sys; sys.path.insert(0, {repo!r}); import utils; '
+          'utils.restart_with_huge_pages(); print(os.environ.get("GLIBC_TUNABLES"), sys.argv[1:])')
+
+
+def run(env_changes):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('GLIBC_TUNABLES', 'EFFICIENTGCN_NO_HUGE_PAGES')}
+    env.update(env_changes)
+    # a restart that looped would never end: the timeout catches it
+    result = subprocess.run([sys.executable, '-c', SCRIPT.format(repo=str(REPO)), '0', 'x y'],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def glibc_with_tunable():
+    name, version = platform.libc_ver()
+    return sys.platform == 'linux' and name == 'glibc' and \
+        tuple(int(v) for v in version.split('.')[:2]) >= (2, 35)
+
+
+def test_restarts_once_with_the_tunable_and_the_same_arguments():
+    if not glibc_with_tunable():
+        pytest.skip('needs Linux with glibc 2.35 or newer')
+    assert run({}) == "glibc.malloc.hugetlb=1 ['0', 'x y']"
+
+
+def test_a_users_tunables_and_the_opt_out_are_left_alone():
+    assert run({'GLIBC_TUNABLES': 'glibc.malloc.arena_max=2'}) == \
+        "glibc.malloc.arena_max=2 ['0', 'x y']"
+    assert run({'EFFICIENTGCN_NO_HUGE_PAGES': '1'}) == "None ['0', 'x y']"
