@@ -20,6 +20,8 @@ def epilogue(x, act=None, shift=None, residual=None, scale=None):
     """act(x * scale + shift + residual): x (N, C, L), scale (C,), shift (C, 1) or (C, L) (a
     bias, or a folded BatchNorm's shift), residual like x; act None for none. Fused when nothing
     needs a gradient (the eval pass); with gradients, Paddle's operations."""
+    if act is None and shift is None and residual is None and scale is None:
+        return x
     code = native.activation_code(act)
     if code is not None and not _needs_grad(x, shift, residual, scale) \
             and native.usable(x, shift, residual, scale):
@@ -170,8 +172,7 @@ class _TemporalConv(PyLayer):
     def backward(ctx, grad_y):
         x, weight = ctx.saved_tensor()
         taps, pad = ctx.geometry
-        n, out_channels, frames, joints = grad_y.shape
-        in_channels = x.shape[1]
+        n, out_channels, in_channels = grad_y.shape[0], grad_y.shape[1], x.shape[1]
         grad_x = grad_weight = None
         if ctx.needs_grad[0]:   # the adjoint: shifted copies of grad_y, taps the other way
             adjoint = weight.reshape([out_channels, taps, in_channels]).flip(axis=1)

@@ -18,9 +18,10 @@ class Conv2D(nn.Conv2D):
 
     Paddle's CPU broadcast of a [C] bias over an NCHW map is several times slower than the same
     add over an (N, C, H*W) view, and a 1x1 convolution is one batched matrix product (a strided
-    one on the subsampled map). Static
-    graphs (export) keep plain conv2d with its bias: Paddle Inference's oneDNN passes fuse it
-    with the batch norm, add and activation around it, and GPUs run it best as it is.
+    one on the subsampled map). (k, 1) convolutions, full and depthwise, run in the C kernels
+    (fused_ops). Static graphs (export) keep plain conv2d with its bias: Paddle Inference's
+    oneDNN passes fuse it with the batch norm, add and activation around it, and GPUs run it
+    best as it is.
     """
 
     def __init__(self, *args, **kwargs):
@@ -33,6 +34,7 @@ class Conv2D(nn.Conv2D):
         temporal = (self._kernel_size[1] == 1 and self._stride[1] == 1 and len(padding) == 2
                     and padding[1] == 0 and isinstance(padding[0], int)
                     and list(self._dilation) == [1, 1])
+        self._frame_padding = padding[0] if temporal else None
         self._depthwise_temporal = temporal and \
             self._groups == self._in_channels == self._out_channels
         self._temporal = temporal and self._groups == 1 and self._stride[0] == 1 \
@@ -47,27 +49,25 @@ class Conv2D(nn.Conv2D):
             y = F.conv2d(x, weight, bias, self._stride, self._padding, self._dilation,
                          self._groups)
             return activate(y if residual is None else y + residual, act)
+        y = self._without_bias(x, weight)
+        shift = None if bias is None else bias.reshape([self._out_channels, 1])
+        return epilogue(flat(y), act, shift, flat(residual)).reshape(y.shape)
+
+    def _without_bias(self, x, weight):
+        """The convolution without its bias, in the fastest form for this layer's shape."""
         if self._pointwise and (not self._strided or _no_grad(x, weight)):
             if self._strided:   # subsample (Paddle's backward of this slice is slow: eval only)
                 x = x[:, :, ::self._stride[0], ::self._stride[1]].contiguous()
             h, w = x.shape[2], x.shape[3]
             weight = weight.reshape([self._out_channels, self._in_channels])
             y = shared_weight_matmul(weight, x.reshape([0, self._in_channels, -1]))
-        elif self._depthwise_temporal or self._temporal:
-            if self._temporal:
-                y = temporal_conv(x, weight, self._padding[0])
-            else:
-                y = depthwise_temporal_conv(x, weight, self._stride[0], self._padding[0])
-            h, w = y.shape[2], y.shape[3]
-            y = y.reshape([0, self._out_channels, -1])
-        else:
-            y = F.conv2d(x, weight, None, self._stride, self._padding, self._dilation,
-                         self._groups)
-            h, w = y.shape[2], y.shape[3]
-            y = y.reshape([0, self._out_channels, -1])
-        y = epilogue(y, act, None if bias is None else bias.reshape([self._out_channels, 1]),
-                     flat(residual))
-        return y.reshape([0, self._out_channels, h, w])
+            return y.reshape([0, self._out_channels, h, w])
+        if self._temporal:
+            return temporal_conv(x, weight, self._frame_padding)
+        if self._depthwise_temporal:
+            return depthwise_temporal_conv(x, weight, self._stride[0], self._frame_padding)
+        return F.conv2d(x, weight, None, self._stride, self._padding, self._dilation,
+                        self._groups)
 
 
 def _no_grad(*tensors):
