@@ -3,9 +3,9 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from . import fused_ops
 from .fast_ops import mean_of_rows
-from .fused_ops import batch_norm_act, batch_norm_affine, epilogue
+from .fused_ops import (batch_norm_act, batch_norm_affine, epilogue, joint_attention_epilogue,
+                        joint_attention_fusable)
 from .layers import Conv2D
 
 
@@ -78,7 +78,7 @@ class Part_Att(nn.Layer):
             nn.BatchNorm2D(inner_channel),
             nn.ReLU(),
             Conv2D(inner_channel, channel * self.num_parts, 1,
-                      bias_attr=None if bias else False),
+                   bias_attr=None if bias else False),
         )
 
     def forward(self, x):
@@ -157,9 +157,9 @@ class Attention_Layer(nn.Layer):
 
     def forward(self, x):
         if not self.training and isinstance(self.att, ST_Joint_Att) \
-                and fused_ops.joint_attention_fusable(x, self.act):
-            return fused_ops.joint_attention_epilogue(x, *self.att.factors(x),
-                                                      *batch_norm_affine(self.bn), self.act)
+                and joint_attention_fusable(x, self.act):   # one pass, no attention map
+            return joint_attention_epilogue(x, *self.att.factors(x), *batch_norm_affine(self.bn),
+                                            self.act)
         weighted = x * self.att(x)
         if not paddle.in_dynamic_mode():   # export: Paddle Inference fuses bn and act itself
             return self.act(self.bn(weighted) + x)
