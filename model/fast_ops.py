@@ -58,7 +58,7 @@ class _AddBias(PyLayer):
         ctx.bias_shape = bias.shape
         ctx.needs_grad = (not x.stop_gradient, not bias.stop_gradient)
         if native.usable(x, bias):   # on every core; Paddle's broadcast add uses one
-            return native.affine_act(x, 0, shift=bias)
+            return native.affine_act(x, native.activation_code(None), shift=bias)
         return x + bias
 
     @staticmethod
