@@ -3,10 +3,14 @@
     python tests/bench_train.py
 
 1. J/V/B input building per sample: vectorised builder vs a per-joint Python loop (the seed's way).
-2. B0 eval and training-step throughput (batch 16, 288 frames) as a fraction of the bound set by
-   this machine's fp32 matrix-multiply rate (numpy, measured here) and B0's FLOPs per sample
-   (6.46 GFLOP forward, 22.0 forward + backward; a multiply-add counts 2).
+2. B0 eval and training-step throughput (batch 16, 288 frames; the median of several passes)
+   as a fraction of the bound set by this machine's fp32 matrix-multiply rate (numpy, measured
+   here, the best of three rounds) and B0's FLOPs per sample (6.46 GFLOP forward, 22.0
+   forward + backward; a multiply-add counts 2).
 3. The loader's share of a training step with num_workers 2 (reader wait / step time).
+
+Like main.py, it first restarts itself with glibc's huge-page tunable (utils.
+restart_with_huge_pages), so that the figures are the ones main.py runs at.
 """
 import os
 import sys
