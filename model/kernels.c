@@ -380,19 +380,26 @@ static inline long source_frame(const depthwise_args *a, long t, long j) {
     return s >= 0 && s < a->frames_in ? s : -1;
 }
 
-static void depthwise_rows(void *p, long begin, long end) {
-    const depthwise_args *a = p;
+/* One (n, c) row of the convolution (from x to y) or of its x gradient (from grad_y to
+grad_x): the same pairs of frames (t out, s in) and taps, the sum running the other way. */
+static void depthwise_row(const depthwise_args *a, long row, int gradient) {
     long v = a->joints;
-    for (long row = begin; row < end; row++) {
-        const float *x = a->x + row * a->frames_in * v, *w = a->w + (row % a->channels) * a->taps;
-        float *y = a->y + row * a->frames_out * v;
-        memset(y, 0, a->frames_out * v * sizeof *y);
-        for (long t = 0; t < a->frames_out; t++)
-            for (long j = 0; j < a->taps; j++) {
-                long s = source_frame(a, t, j);
-                if (s >= 0) axpy(w[j], x + s * v, y + t * v, v);
-            }
-    }
+    const float *w = a->w + (row % a->channels) * a->taps;
+    long at_in = row * a->frames_in * v, at_out = row * a->frames_out * v;
+    const float *from = gradient ? a->grad_y + at_out : a->x + at_in;
+    float *to = gradient ? a->grad_x + at_in : a->y + at_out;
+    memset(to, 0, (gradient ? a->frames_in : a->frames_out) * v * sizeof *to);
+    for (long t = 0; t < a->frames_out; t++)
+        for (long j = 0; j < a->taps; j++) {
+            long s = source_frame(a, t, j);
+            if (s < 0) continue;
+            if (gradient) axpy(w[j], from + t * v, to + s * v, v);
+            else axpy(w[j], from + s * v, to + t * v, v);
+        }
+}
+
+static void depthwise_rows(void *p, long begin, long end) {
+    for (long row = begin; row < end; row++) depthwise_row(p, row, 0);
 }
 
 void depthwise_temporal(const float *x, const float *w, float *y, long n, long channels,
@@ -405,19 +412,7 @@ void depthwise_temporal(const float *x, const float *w, float *y, long n, long c
 }
 
 static void depthwise_grad_x_rows(void *p, long begin, long end) {
-    const depthwise_args *a = p;
-    long v = a->joints;
-    for (long row = begin; row < end; row++) {
-        const float *g = a->grad_y + row * a->frames_out * v;
-        const float *w = a->w + (row % a->channels) * a->taps;
-        float *gx = a->grad_x + row * a->frames_in * v;
-        memset(gx, 0, a->frames_in * v * sizeof *gx);
-        for (long t = 0; t < a->frames_out; t++)
-            for (long j = 0; j < a->taps; j++) {
-                long s = source_frame(a, t, j);
-                if (s >= 0) axpy(w[j], g + t * v, gx + s * v, v);
-            }
-    }
+    for (long row = begin; row < end; row++) depthwise_row(p, row, 1);
 }
 
 VECTOR_CLONES
