@@ -222,6 +222,20 @@ def cache_folder():
     return Path(base) / 'efficientgcn'
 
 
+def optional_c_library(source, flags=(), missing=''):
+    """load_c_library, or None when EFFICIENTGCN_NO_C is set or the library cannot be built
+    here; then `missing` (what runs instead) is logged once, at info level."""
+    if os.environ.get('EFFICIENTGCN_NO_C'):
+        return None
+    try:
+        return load_c_library(source, flags)
+    except (OSError, subprocess.SubprocessError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        logging.getLogger(__name__).info('cannot build %s (%s): %s', Path(source).name, reason,
+                                         missing)
+        return None
+
+
 def load_c_library(source, flags=()):
     """ctypes handle of a C file built with the system compiler, once per machine; a cached
     file that will not load (e.g. cut short) is built again. Raises OSError or

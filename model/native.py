@@ -7,20 +7,17 @@ then runs Paddle's own operations (the same values, slower on the CPU). Callers 
 """
 import ctypes
 import functools
-import logging
 import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import paddle
 import paddle.nn as nn
 
-from utils import load_c_library
+from utils import optional_c_library
 
 SOURCE = Path(__file__).with_name('kernels.c')
 FLAGS = ('-O3', '-fno-math-errno', '-fno-trapping-math', '-pthread')
-logger = logging.getLogger(__name__)
 
 ACTIVATION_CODES = {type(None): 0, nn.ReLU: 1, nn.ReLU6: 2, nn.Hardswish: 3, nn.Swish: 4}
 
@@ -40,13 +37,9 @@ _SIGNATURES = {
 
 @functools.lru_cache(maxsize=None)
 def _library():
-    if os.environ.get('EFFICIENTGCN_NO_C'):
-        return None
-    try:
-        library = load_c_library(SOURCE, FLAGS)
-    except (OSError, subprocess.SubprocessError) as e:
-        logger.info('no compiled model kernels (%s); using Paddle operations, which are slower '
-                    'on the CPU', str(e).splitlines()[0] if str(e) else type(e).__name__)
+    library = optional_c_library(
+        SOURCE, FLAGS, missing="using Paddle's operations, which are slower on the CPU")
+    if library is None:
         return None
     for name, argtypes in _SIGNATURES.items():
         getattr(library, name).argtypes = argtypes

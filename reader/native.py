@@ -4,17 +4,13 @@ EFFICIENTGCN_NO_C=1, `line_scanner()` is None and the reader uses numpy alone (a
 to parse, same arrays)."""
 import ctypes
 import functools
-import logging
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from utils import load_c_library
+from utils import optional_c_library
 
 SOURCE = Path(__file__).with_name('skeleton_lines.c')
-logger = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=None)
@@ -22,13 +18,8 @@ def line_scanner():
     """skeleton_lines(text) -> (tokens per line int32 (lines,), 4 meaning 4 or more; first three
     numbers float64 (lines, 3), NaN where absent),
     or None when the C code cannot be used here."""
-    if os.environ.get('EFFICIENTGCN_NO_C'):
-        return None
-    try:
-        library = load_c_library(SOURCE)
-    except (OSError, subprocess.SubprocessError) as e:
-        logger.info('no compiled skeleton parser (%s); parsing with numpy, which is slower',
-                    str(e).splitlines()[0] if str(e) else type(e).__name__)
+    library = optional_c_library(SOURCE, missing='parsing with numpy, which is slower')
+    if library is None:
         return None
     scan = library.skeleton_lines
     scan.restype = ctypes.c_long
