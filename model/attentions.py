@@ -27,7 +27,9 @@ class ST_Joint_Att(nn.Layer):
         _, c, t, v = x.shape
         att_t, att_v = self.factors(x)
         # The outer product as a batched matrix product with inner size 1: Paddle's broadcast
-        # of (T, 1) * (1, V) is ~30x slower on the CPU, and in oneDNN too.
+        # of (T, 1) * (1, V) is ~30x slower on the CPU, and in oneDNN too. Keep the 3-D
+        # reshapes: in Paddle Inference 3.3 with oneDNN, a 4-D matmul of conv outputs gives
+        # wrong values (conv -> sigmoid -> matmul alone shows it); test_infer would fail.
         outer = paddle.matmul(att_t.reshape([-1, t, 1]), att_v.reshape([-1, 1, v]))
         return outer.reshape([-1, c, t, v])                                # N, C, T, V
 
