@@ -167,19 +167,24 @@ def test_split_bodies_is_the_transpose(kernels):
 
 @pytest.mark.parametrize('config_id', ['2001', '2013'], ids=['SG', 'Sep'])
 def test_a_training_step_is_the_same_with_and_without_the_kernels(monkeypatch, config_id):
-    """Loss, every parameter gradient and the BN running statistics of a B0 training step."""
+    """Loss, every parameter gradient and the BN running statistics of a B0 training step: with
+    the C kernels, with Paddle's operations, and with the plain forms a GPU runs (no kernels, no
+    CPU PyLayers), which no GPU here could check otherwise."""
     if not native.available():
         pytest.skip('the model kernels cannot be built here (no C compiler?)')
     from initializer import build_model
+    from model import fast_ops
     from utils import load_config
     cfg = load_config(config_id)
     cfg['dataset_args']['ntu']['num_frame'] = 24
     x = random(2, 3, 6, 24, 25, 2)
     label = paddle.to_tensor([3, 7])
     results = []
-    for kernels_on in (True, False):
-        if not kernels_on:
+    for forms in ('C kernels', 'Paddle operations', 'GPU forms'):
+        if forms == 'Paddle operations':
             monkeypatch.setattr(native, '_library', lambda: None)
+        if forms == 'GPU forms':
+            monkeypatch.setattr(fast_ops, '_on_cpu_in_dygraph', lambda x: False)
         paddle.seed(0)
         net = build_model(cfg)[0]
         for name, p in net.named_parameters():   # biases start at 0: make them count
@@ -194,12 +199,15 @@ def test_a_training_step_is_the_same_with_and_without_the_kernels(monkeypatch, c
         statistics = {name: p.numpy() for name, p in net.named_parameters()
                       if name.endswith(('._mean', '._variance'))}
         results.append((float(loss), {**state, **statistics}))
-    (loss_on, on), (loss_off, off) = results
-    assert loss_on == pytest.approx(loss_off, rel=1e-5)
-    assert on.keys() == off.keys() and sum(name.endswith('._mean') for name in on) > 30
-    for name in on:   # seen: within 2e-5 of each array's largest value
-        scale = max(np.abs(off[name]).max(), 1e-3)
-        np.testing.assert_allclose(on[name], off[name], rtol=0, atol=2e-4 * scale, err_msg=name)
+    loss_off, off = results[1]
+    assert sum(name.endswith('._mean') for name in off) > 30
+    for loss_on, on in results[::2]:
+        assert loss_on == pytest.approx(loss_off, rel=1e-5)
+        assert on.keys() == off.keys()
+        for name in on:   # seen: within 2e-5 of each array's largest value
+            scale = max(np.abs(off[name]).max(), 1e-3)
+            np.testing.assert_allclose(on[name], off[name], rtol=0, atol=2e-4 * scale,
+                                       err_msg=name)
 
 
 @pytest.mark.parametrize('act', ACTIVATIONS, ids=ACTIVATION_IDS)

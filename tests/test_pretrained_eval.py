@@ -41,12 +41,14 @@ def test_evaluate_published_checkpoint(tmp_path, real_skeleton_dir, pretrained_d
 
 def test_fast_model_gives_the_plain_forms_logits(real_skeleton_dir, pretrained_dir, monkeypatch):
     """The published X-sub checkpoint on real files: the model as it runs (fast forms, folded
-    batch norms) and the same model in the seed's plain forms agree within 1e-4."""
+    batch norms), as a GPU runs it (no C kernels, no CPU PyLayers) and in the seed's plain
+    forms agree within 1e-4."""
     import paddle
 
     import reference_forms
     from dataset.inputs import build_inputs
     from initializer import build_model
+    from model import fast_ops, native
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of
     from reader import load_sample
     checkpoint_path = pretrained_dir / 'xsub.pdparams'
@@ -58,7 +60,12 @@ def test_fast_model_gives_the_plain_forms_logits(real_skeleton_dir, pretrained_d
                                    graph.connect_joint) for path in paths])
     with paddle.no_grad():
         fast = net(paddle.to_tensor(batch))[0].numpy()
+        with monkeypatch.context() as gpu_forms:
+            gpu_forms.setattr(native, '_library', lambda: None)
+            gpu_forms.setattr(fast_ops, '_on_cpu_in_dygraph', lambda x: False)
+            as_on_gpu = net(paddle.to_tensor(batch))[0].numpy()
         with reference_forms.plain_model(monkeypatch):
             plain = net(paddle.to_tensor(batch))[0].numpy()
     np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(as_on_gpu, plain, rtol=0, atol=1e-4)
     assert np.abs(plain).max() > 1   # real logits, not a vacuous match
