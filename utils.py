@@ -262,6 +262,8 @@ def _built_library(source, flags):
         if compiler is None:
             raise OSError('no C compiler found')
     target.parent.mkdir(parents=True, exist_ok=True)
+    logging.getLogger(__name__).info('building %s once for this machine (a few seconds; cached '
+                                     'in %s)', source.name, target.parent)
     # Build under a temporary name, then rename: a process that loads it never sees half a file.
     handle, partial = tempfile.mkstemp(suffix='.so', dir=target.parent)
     os.close(handle)
