@@ -1,19 +1,13 @@
-import subprocess
-import sys
 
 import pytest
 
+from commands import run_main
 from main import build_parser, resolve_config
 from utils import REPO_DIR, ConfigError, apply_overrides, load_config
 
 
 def resolve(argv):
     return resolve_config(build_parser().parse_args(argv))
-
-
-def run_main(*argv):
-    return subprocess.run([sys.executable, 'main.py', *argv], cwd=REPO_DIR,
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_every_official_config_loads():

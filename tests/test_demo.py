@@ -1,19 +1,15 @@
 """The README's first command: the demo generates, trains, evaluates and saves on the CPU."""
 import json
-import subprocess
-import sys
 
-from utils import REPO_DIR
+from commands import run_main
 
 
 def test_demo_reaches_80_percent(tmp_path):
     work_dir = tmp_path / 'work'
-    command = [sys.executable, 'main.py', '-c', '1001', '-np',
-               '--set', f'work_dir={work_dir}',
-               '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
-               '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}']
-    result = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True, timeout=900,
-                            stdin=subprocess.DEVNULL)
+    result = run_main('-c', '1001', '-np', '--set', f'work_dir={work_dir}',
+                      '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
+                      '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
+                      timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list((tmp_path / 'skeletons').glob('*.skeleton'))) == 240     # generated
     assert (tmp_path / 'npy' / 'original' / 'ntu-xsub' / 'eval_data.npy').is_file()

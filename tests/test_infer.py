@@ -6,8 +6,6 @@ them; the shared folder is read-only, so checkpoints are exported through a syml
 """
 import json
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,33 +13,27 @@ import paddle
 import pytest
 
 import initializer
+from commands import run_main, run_python
 from dataset.inputs import build_inputs
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
 from reader import load_sample, parse_name, write_synthetic_dataset
 from utils import apply_overrides, load_config
 
-REPO = Path(__file__).resolve().parents[1]
-TIMEOUT = 300
 SMALL = ['dataset_args.ntu.num_frame=32']   # a few-second model for round trips and errors
 
 
 # ---------------------------------------------------------------- helpers
-def run_script(*args):
-    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=TIMEOUT)
-
-
 def export(checkpoint, config_id, overrides=()):
     """main.py -ex; returns the exported model file written beside the checkpoint."""
     sets = [arg for override in overrides for arg in ('--set', override)]
-    result = run_script('main.py', '-c', config_id, '-ex', '-pp', checkpoint, '-g', *sets)
+    result = run_main('-c', config_id, '-ex', '-pp', checkpoint, '-g', *sets)
     assert result.returncode == 0, result.stderr[-3000:]
     stem = Path(checkpoint).with_suffix('')
     return next(stem.with_suffix(s) for s in ('.json', '.pdmodel') if stem.with_suffix(s).is_file())
 
 
 def infer(model_file, *args):
-    return run_script('infer.py', '--model_file', model_file, *args)
+    return run_python('infer.py', '--model_file', model_file, *args)
 
 
 def error_lines(result):

@@ -1,14 +1,13 @@
 """-e with the published checkpoints on the real NTU files, generated with 2001 / 2002 settings."""
 import json
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import generator
-from utils import REPO_DIR, load_config
+from commands import run_main
+from utils import load_config
 
 # (config, checkpoint, eval samples in that benchmark's split, expected top-1 correct)
 CASES = [('2001', 'xsub', 7, 6), ('2002', 'xview', 5, 5)]
@@ -22,11 +21,9 @@ def test_evaluate_published_checkpoint(tmp_path, real_skeleton_dir, pretrained_d
                                       ntu60_path=str(real_skeleton_dir))
     generator.generate(cfg, progress=False)
     work_dir = tmp_path / 'work'
-    result = subprocess.run(
-        [sys.executable, 'main.py', '-c', config_id, '-e', '-np', '-g',
-         '-pp', str(pretrained_dir / f'{checkpoint}.pdparams'), '-w', str(work_dir),
-         '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}'],
-        cwd=REPO_DIR, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
+    result = run_main('-c', config_id, '-e', '-np', '-g',
+                      '-pp', pretrained_dir / f'{checkpoint}.pdparams', '-w', work_dir,
+                      '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}')
     assert result.returncode == 0, result.stderr[-3000:]
     assert f'Top-1 accuracy: {num_correct}/{num_eval}(' in result.stdout
     run_dir = next(work_dir.glob('*/*/'))

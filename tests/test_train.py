@@ -1,23 +1,15 @@
 """Training end to end on small generated-format data: outputs, exact resume, evaluation."""
 import json
 import pickle
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import paddle
 import pytest
 import yaml
 
+from commands import kill_once_written, run_main
 from fake_data import tiny_config, write_generated_split
-from utils import REPO_DIR, load_config
-
-
-def run_main(*argv, **kw):
-    return subprocess.run([sys.executable, 'main.py', *argv], cwd=REPO_DIR, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=600, **kw)
+from utils import load_config
 
 
 @pytest.fixture(scope='module')
@@ -66,15 +58,8 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path, data_root):
 
     killed = tmp_path / 'killed'
     config = write_config(tmp_path, data_root, killed)
-    process = subprocess.Popen([sys.executable, 'main.py', '-c', str(config)], cwd=REPO_DIR,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               stdin=subprocess.DEVNULL)
     checkpoint = killed / 'checkpoint.pdparams'
-    deadline = time.time() + 300
-    while not checkpoint.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    kill_once_written(['main.py', '-c', config], checkpoint)
     assert paddle.load(str(checkpoint))['epoch'] == 1, 'the kill must land during epoch 2'
 
     resumed = run_main('-c', str(config), '-r')

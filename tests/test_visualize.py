@@ -1,8 +1,6 @@
 """-v: confusion matrix, per-class accuracy, misclassified samples and class activation maps."""
 import csv
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import paddle
@@ -12,19 +10,14 @@ from PIL import Image
 
 import main
 import visualizer
+from commands import run_main
 from dataset.ntu_feeder import NTU_Feeder
 from fake_data import tiny_config, write_generated_split
 from initializer import build_model
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-from utils import REPO_DIR, load_config
+from utils import load_config
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-
-
-def run_main(*argv):
-    """main.py as a user runs it, but with stdin closed: -v must never prompt."""
-    return subprocess.run([sys.executable, 'main.py', *map(str, argv)], cwd=REPO_DIR,
-                          capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600)
 
 
 def write_yaml(cfg, path):
