@@ -10,7 +10,6 @@ load hits all of them alike. Not collected by pytest (the name does not start wi
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np  # noqa: E402
 
 import infer  # noqa: E402
 from bench_train import FORWARD_GFLOP, gemm_gflops, one_thread_gemm_gflops  # noqa: E402
+from commands import run_main  # noqa: E402
 
 
 def parse_args():
@@ -57,9 +57,7 @@ def make_checkpoint(folder):
 
 
 def export(checkpoint):
-    result = subprocess.run([sys.executable, 'main.py', '-c', CONFIG, '-ex', '-pp', str(checkpoint),
-                             '-g'], cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True,
-                            text=True)
+    result = run_main('-c', CONFIG, '-ex', '-pp', checkpoint, '-g', timeout=None)
     if result.returncode != 0:
         sys.exit(f'export failed:\n{result.stderr[-2000:]}')
     stem = checkpoint.with_suffix('')

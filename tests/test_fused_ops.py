@@ -235,22 +235,17 @@ def test_kernels_build_into_the_cache_and_can_be_switched_off(tmp_path):
     """In fresh processes: built from scratch into an empty cache folder; with
     EFFICIENTGCN_NO_C=1 not used, and the model still runs on Paddle's operations."""
     import os
-    import subprocess
-    import sys
-    from pathlib import Path
-    repo = Path(__file__).resolve().parents[1]
+
+    from commands import run_python
     check = ('import paddle; from model import native; from initializer import build_model; '
              'from utils import load_config; cfg = load_config("1001"); '
              'cfg["dataset_args"]["ntu"]["num_frame"] = 8; net = build_model(cfg)[0]; '
              'net.eval(); out = net(paddle.randn([1, 3, 6, 8, 25, 2]))[0]; '
              'print(native.available(), list(out.shape))')
     env = {**os.environ, 'EFFICIENTGCN_CACHE': str(tmp_path)}
-    built = subprocess.run([sys.executable, '-c', check], cwd=repo, env=env,
-                           capture_output=True, text=True, timeout=300)
+    built = run_python('-c', check, env=env, timeout=300)
     if built.stdout.split()[:1] != ['True']:
         pytest.skip(f'the model kernels cannot be built here: {built.stderr[-300:]}')
     assert [p.name.split('-')[0] for p in tmp_path.iterdir()] == ['kernels']
-    switched_off = subprocess.run([sys.executable, '-c', check], cwd=repo,
-                                  env={**env, 'EFFICIENTGCN_NO_C': '1'},
-                                  capture_output=True, text=True, timeout=300)
+    switched_off = run_python('-c', check, env={**env, 'EFFICIENTGCN_NO_C': '1'}, timeout=300)
     assert switched_off.stdout.split() == ['False', '[1,', '60]'], switched_off.stderr[-500:]

@@ -5,7 +5,6 @@ import multiprocessing
 import pickle
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 import pytest
 
 import generator
+from commands import run_python
 from generator import GenerateError, generate
 from memory_probe import run_watching_memory
 from reader import load_sample, write_synthetic_dataset
@@ -269,8 +269,7 @@ def test_shrinking_keeps_a_valid_npy_across_digit_counts(tmp_path):
 def test_generation_never_imports_paddle():
     code = ('import sys; sys.path.insert(0, {!r}); import generator, reader; '
             'print(sorted(m for m in sys.modules if m.split(".")[0] == "paddle"))')
-    result = subprocess.run([sys.executable, '-c', code.format(str(REPO))],
-                            capture_output=True, text=True, check=True)
+    result = run_python('-c', code.format(str(REPO)), check=True)
     assert result.stdout.strip() == '[]'
 
 

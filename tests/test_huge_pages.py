@@ -2,11 +2,12 @@
 arguments intact, once; a user's own GLIBC_TUNABLES or the opt-out leaves it alone."""
 import os
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from commands import run_python
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = ('import os, sys; sys.path.insert(0, {repo!r}); import utils; '
@@ -18,8 +19,7 @@ def run(env_changes):
            if k not in ('GLIBC_TUNABLES', 'EFFICIENTGCN_NO_HUGE_PAGES')}
     env.update(env_changes)
     # a restart that looped would never end: the timeout catches it
-    result = subprocess.run([sys.executable, '-c', SCRIPT.format(repo=str(REPO)), '0', 'x y'],
-                            env=env, capture_output=True, text=True, timeout=60)
+    result = run_python('-c', SCRIPT.format(repo=str(REPO)), '0', 'x y', env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

@@ -2,14 +2,13 @@
 import math
 import os
 import shutil
-import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from commands import run_python
 from reader import native
 
 REPO = Path(__file__).resolve().parents[1]
@@ -88,8 +87,7 @@ def test_a_broken_cached_library_is_rebuilt(fresh_build):
     broken.replace(built)   # a new file: this process still maps the old one
     check = ('from reader import native; s = native.line_scanner(); '
              'print(s is not None and s(b"1 2 3")[0].tolist() == [3])')
-    result = subprocess.run([sys.executable, '-c', check], capture_output=True, text=True,
-                            cwd=REPO, env={**os.environ, 'EFFICIENTGCN_CACHE': str(fresh_build)})
+    result = run_python('-c', check, env={**os.environ, 'EFFICIENTGCN_CACHE': str(fresh_build)})
     assert result.stdout.strip() == 'True', result.stderr
     assert built.read_bytes() != b'not a shared library'
 
