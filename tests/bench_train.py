@@ -35,6 +35,7 @@ from dataset.graphs import Graph  # noqa: E402
 from dataset.inputs import build_inputs  # noqa: E402
 from initializer import build_feeders, build_loader, build_model, build_optimizer, \
     build_scheduler  # noqa: E402
+from timing import timed  # noqa: E402
 from utils import load_config  # noqa: E402
 
 FORWARD_GFLOP, TRAIN_GFLOP = 6.46, 22.0
@@ -60,18 +61,6 @@ def loop_inputs(data, connect_joint):
     for i in range(C):
         bone[C + i] = np.arccos(bone[i] / length)
     return np.stack([joint, velocity, bone]).astype(np.float32)
-
-
-def timed(fn, repeat):
-    """Seconds per call: the median of `repeat` calls after one warm-up (this shared machine has
-    moments of load from elsewhere; the median is not moved by one of them)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def gemm_gflops(rounds=3):
