@@ -28,7 +28,8 @@ CONFIG = '2001'
 import numpy as np  # noqa: E402
 
 import infer  # noqa: E402
-from bench_train import FORWARD_GFLOP, gemm_gflops, one_thread_gemm_gflops  # noqa: E402
+from bench_train import gemm_gflops, one_thread_gemm_gflops  # noqa: E402
+from benchmark_basics import FORWARD_GFLOP  # noqa: E402
 from commands import run_main  # noqa: E402
 
 

@@ -31,15 +31,13 @@ if __name__ == '__main__':
 paddle = import_paddle()   # sets the CPU threads before paddle loads
 import numpy as np  # noqa: E402
 
+from benchmark_basics import BATCH, FORWARD_GFLOP, FRAMES, TRAIN_GFLOP, timed  # noqa: E402
 from dataset.graphs import Graph  # noqa: E402
 from dataset.inputs import build_inputs  # noqa: E402
 from initializer import build_feeders, build_loader, build_model, build_optimizer, \
     build_scheduler  # noqa: E402
-from timing import timed  # noqa: E402
 from utils import load_config  # noqa: E402
 
-FORWARD_GFLOP, TRAIN_GFLOP = 6.46, 22.0
-BATCH, FRAMES = 16, 288
 
 
 def loop_inputs(data, connect_joint):
@@ -93,18 +91,15 @@ def bench_inputs():
           f'-> {slow / fast:.1f}x faster')
 
 
-def bench_model(gflops, one_thread_gflops):
+def model_rates():
+    """B0 (config 2001, batch 16 x 288 frames): eval sequences/s and training-step samples/s
+    (forward, backward, the config's Momentum step)."""
     cfg = load_config('2001')
     net, *_ = build_model(cfg)
     x = paddle.randn([BATCH, 3, 6, FRAMES, 25, 2])
     net.eval()
     with paddle.no_grad():
-        eval_time = timed(lambda: net(x), 7)
-    eval_rate = BATCH / eval_time
-    bound = gflops / FORWARD_GFLOP
-    print(f'B0 eval: {eval_rate:.2f} seq/s = {eval_rate / bound:.1%} of the bound '
-          f'({bound:.1f} seq/s at {gflops:.0f} GFLOP/s) '
-          f'[{eval_rate * FORWARD_GFLOP / one_thread_gflops:.0%} of one core\'s]')
+        eval_rate = BATCH / timed(lambda: net(x), 7)
 
     net.train()
     schedule, lr = build_scheduler(cfg, 100)
@@ -117,8 +112,15 @@ def bench_model(gflops, one_thread_gflops):
         loss.backward()
         optimizer.step()
         optimizer.clear_grad()
+    return eval_rate, BATCH / timed(step, 5)
 
-    train_rate = BATCH / timed(step, 5)
+
+def bench_model(gflops, one_thread_gflops):
+    eval_rate, train_rate = model_rates()
+    bound = gflops / FORWARD_GFLOP
+    print(f'B0 eval: {eval_rate:.2f} seq/s = {eval_rate / bound:.1%} of the bound '
+          f'({bound:.1f} seq/s at {gflops:.0f} GFLOP/s) '
+          f'[{eval_rate * FORWARD_GFLOP / one_thread_gflops:.0%} of one core\'s]')
     bound = gflops / TRAIN_GFLOP
     print(f'B0 training step: {train_rate:.2f} samples/s = {train_rate / bound:.1%} of the bound '
           f'({bound:.1f} samples/s) '

@@ -1,8 +1,12 @@
-"""The benchmarks' timer, in a module of its own so that a benchmark's child process can use it
-without importing paddle."""
+"""What the benchmarks share, importable without paddle (a benchmark's timing child may run
+without it): B0's benchmark shape and FLOPs, and the timer."""
 import time
 
 import numpy as np
+
+BATCH, FRAMES = 16, 288
+# B0's FLOPs per sample at 288 frames (a multiply-add counts 2): forward, forward + backward.
+FORWARD_GFLOP, TRAIN_GFLOP = 6.46, 22.0
 
 
 def timed(fn, repeat):
