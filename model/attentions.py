@@ -4,8 +4,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from .fast_ops import mean_of_rows
-from .fused_ops import (batch_norm_act, batch_norm_affine, epilogue, joint_attention_epilogue,
-                        joint_attention_fusable)
+from .fused_ops import (apply_joint_attention, batch_norm_act, batch_norm_affine, epilogue,
+                        joint_attention_epilogue, joint_attention_fusable, joint_attention_usable)
 from .layers import Conv2D
 
 
@@ -162,7 +162,7 @@ class Attention_Layer(nn.Layer):
                 and joint_attention_fusable(x, self.act):   # one pass, no attention map
             return joint_attention_epilogue(x, *self.att.factors(x), *batch_norm_affine(self.bn),
                                             self.act)
-        weighted = x * self.att(x)
+        weighted = self._weighted(x)
         if not paddle.in_dynamic_mode():   # export: Paddle Inference fuses bn and act itself
             return self.act(self.bn(weighted) + x)
         n, c, t, v = x.shape
@@ -173,3 +173,9 @@ class Attention_Layer(nn.Layer):
             scale, shift = batch_norm_affine(self.bn)
             y = epilogue(weighted, self.act, shift.unsqueeze(1), flat_x, scale=scale)
         return y.reshape([n, c, t, v])
+
+    def _weighted(self, x):
+        """x * att(x); the C kernels apply the joint attention without building its map."""
+        if isinstance(self.att, ST_Joint_Att) and joint_attention_usable(x):
+            return apply_joint_attention(x, *self.att.factors(x))
+        return x * self.att(x)

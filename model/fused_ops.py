@@ -1,7 +1,8 @@
 """Operations the C kernels (model/kernels.c) run on the CPU in dygraph: a layer's epilogue in
 one pass, act(x + shift + residual) in eval and act(BN(x) + residual) in training, on (N, C, L)
-maps, with the joint attention's multiply folded in; the two temporal convolutions,
-depthwise and full; and the input's split into bodies.
+maps, with the joint attention's multiply folded in; the joint attention in training, its
+map never built; the two temporal convolutions, depthwise and full; and the input's split into
+bodies.
 
 Paddle runs the bias add, batch norm, residual add and activation as separate single-threaded
 CPU passes (over half of a B0 training step), and its depthwise convolution on one thread too.
@@ -92,6 +93,19 @@ def joint_attention_epilogue(x, att_t, att_v, scale, shift, act):
     joint_attention_fusable first."""
     return native.attention_epilogue(x, att_t, att_v, scale, shift,
                                      native.activation_code(act))
+
+
+def joint_attention_usable(x):
+    """Whether apply_joint_attention can run: on the CPU in dygraph, with the C kernels."""
+    return native.usable(x)
+
+
+def apply_joint_attention(x, att_t, att_v):
+    """x * (att_t ⊗ att_v), with gradients: x (N, C, T, V), att_t (N, C, T, 1), att_v (N, C, V,
+    1). One pass forward and one backward on every core, the attention map never built;
+    Paddle builds it with a matrix product and multiplies on one thread. Check
+    joint_attention_usable first."""
+    return _JointAttention.apply(x, att_t, att_v)
 
 
 def split_bodies(x):
@@ -185,6 +199,19 @@ class _TemporalConv(PyLayer):
                                        transpose_y=True)
             grad_weight = sum_rows(per_sample.reshape([n, -1])).reshape(weight.shape)
         return grad_x, grad_weight
+
+
+class _JointAttention(PyLayer):
+    @staticmethod
+    def forward(ctx, x, att_t, att_v):
+        ctx.save_for_backward(x, att_t, att_v)
+        ctx.needs_grad = [not t.stop_gradient for t in (x, att_t, att_v)]
+        return native.joint_attention(x, att_t, att_v)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grads = native.joint_attention_backward(grad, *ctx.saved_tensor())
+        return tuple(g if needed else None for g, needed in zip(grads, ctx.needs_grad))
 
 
 def _multiply_shifts(matrix, x, taps, pad):

@@ -577,3 +577,83 @@ void attention_epilogue(const float *x, const float *att_t, const float *att_v,
     parallel_for(attention_rows, &a, n * channels,
                  threads_for(n * channels * frames * joints, threads));
 }
+
+/* ------------------------------------------------------------------ joint attention, training */
+/* out = x * att_t[t] * att_v[v] per row (n, c) of T x V, and its backward: the attention map
+the product stands for is only ever held one row at a time, in cache. */
+typedef struct {
+    const float *grad, *x, *att_t, *att_v;
+    float *out, *grad_x, *grad_att_t, *grad_att_v;
+    long frames, joints;
+} joint_args;
+
+/* out[t * v + w] = att_t[t] * att_v[w]: the row's attention map */
+static void attention_map_row(const float *att_t, const float *att_v, float *out, long frames,
+                              long v) {
+    for (long t = 0; t < frames; t++)
+        for (long w = 0; w < v; w++) out[t * v + w] = att_t[t] * att_v[w];
+}
+
+VECTOR_CLONES
+static void multiply_in_place(const float *restrict x, float *restrict out, long length) {
+    for (long i = 0; i < length; i++) out[i] *= x[i];
+}
+
+static void joint_forward_rows(void *p, long begin, long end) {
+    const joint_args *a = p;
+    long v = a->joints, length = a->frames * v;
+    for (long row = begin; row < end; row++) {
+        float *out = a->out + row * length;
+        attention_map_row(a->att_t + row * a->frames, a->att_v + row * v, out, a->frames, v);
+        multiply_in_place(a->x + row * length, out, length);
+    }
+}
+
+/* x, out (N, C, T, V); att_t (N, C, T); att_v (N, C, V). */
+void joint_attention(const float *x, const float *att_t, const float *att_v, float *out,
+                     long rows, long frames, long joints, int threads) {
+    joint_args a = {NULL, x, att_t, att_v, out, NULL, NULL, NULL, frames, joints};
+    parallel_for(joint_forward_rows, &a, rows, threads_for(rows * frames * joints, threads));
+}
+
+/* One frame of the backward: grad_x = grad * att_t * att_v, and with p = grad * x the sums
+sum_w p * att_v[w] (returned, the frame's att_t gradient) and per joint p * att_t (added into
+grad_att_v). */
+VECTOR_CLONES
+static float joint_backward_frame(const float *restrict grad, const float *restrict x,
+                                  float att_t, const float *restrict att_v,
+                                  float *restrict grad_x, float *restrict grad_att_v, long v) {
+    float frame_sum = 0.0f;
+    for (long w = 0; w < v; w++) {
+        float product = grad[w] * x[w];
+        grad_x[w] = grad[w] * att_t * att_v[w];
+        frame_sum += product * att_v[w];
+        grad_att_v[w] += product * att_t;
+    }
+    return frame_sum;
+}
+
+static void joint_backward_rows(void *p, long begin, long end) {
+    const joint_args *a = p;
+    long v = a->joints, frames = a->frames, length = frames * v;
+    for (long row = begin; row < end; row++) {
+        const float *att_t = a->att_t + row * frames, *att_v = a->att_v + row * v;
+        float *grad_att_v = a->grad_att_v + row * v;
+        for (long w = 0; w < v; w++) grad_att_v[w] = 0.0f;
+        for (long t = 0; t < frames; t++) {
+            long at = row * length + t * v;
+            a->grad_att_t[row * frames + t] = joint_backward_frame(
+                a->grad + at, a->x + at, att_t[t], att_v, a->grad_x + at, grad_att_v, v);
+        }
+    }
+}
+
+/* The gradients of joint_attention for grad (like x): grad_x like x, grad_att_t like att_t,
+grad_att_v like att_v. */
+void joint_attention_backward(const float *grad, const float *x, const float *att_t,
+                              const float *att_v, float *grad_x, float *grad_att_t,
+                              float *grad_att_v, long rows, long frames, long joints,
+                              int threads) {
+    joint_args a = {grad, x, att_t, att_v, NULL, grad_x, grad_att_t, grad_att_v, frames, joints};
+    parallel_for(joint_backward_rows, &a, rows, threads_for(rows * frames * joints, threads));
+}

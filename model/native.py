@@ -32,6 +32,8 @@ _SIGNATURES = {
     'frame_shifts': [_pointer] * 2 + [_long] * 6 + [_int],
     'split_bodies': [_pointer] * 2 + [_long] * 5 + [_int],
     'attention_epilogue': [_pointer] * 6 + [_long] * 4 + [_int] * 2,
+    'joint_attention': [_pointer] * 4 + [_long] * 3 + [_int],
+    'joint_attention_backward': [_pointer] * 7 + [_long] * 3 + [_int],
 }
 
 
@@ -184,3 +186,24 @@ def attention_epilogue(x, att_t, att_v, scale, shift, act_code):
                                   _address(scale), _address(shift), _address(out), n, c,
                                   frames, joints, act_code, threads())
     return out
+
+
+def joint_attention(x, att_t, att_v):
+    """x * att_t[t] * att_v[v]: x (N, C, T, V), att_t (N, C, T, 1), att_v (N, C, V, 1)."""
+    x, att_t, att_v = _contiguous(x, att_t, att_v)
+    n, c, frames, joints = x.shape
+    out = paddle.empty_like(x)
+    _library().joint_attention(_address(x), _address(att_t), _address(att_v), _address(out),
+                               n * c, frames, joints, threads())
+    return out
+
+
+def joint_attention_backward(grad, x, att_t, att_v):
+    """(grad_x, grad_att_t, grad_att_v) of joint_attention, each shaped like its input."""
+    grad, x, att_t, att_v = _contiguous(grad, x, att_t, att_v)
+    n, c, frames, joints = x.shape
+    grads = [paddle.empty_like(t) for t in (x, att_t, att_v)]
+    _library().joint_attention_backward(_address(grad), _address(x), _address(att_t),
+                                        _address(att_v), *map(_address, grads), n * c, frames,
+                                        joints, threads())
+    return grads

@@ -226,6 +226,27 @@ def test_joint_attention_epilogue_matches_paddle_ops(act):
     np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-5, atol=1e-5)
 
 
+def test_applied_joint_attention_matches_the_built_map():
+    """x * (att_t ⊗ att_v) and all three gradients, against the map built as ST_Joint_Att
+    builds it (a batched outer product); 4 x 8 x 60 x 25 values run on both threads."""
+    if not native.available():
+        pytest.skip('the model kernels cannot be built here (no C compiler?)')
+    inputs = (random(4, 8, 60, 25, scale=2), F.sigmoid(random(4, 8, 60, 1, seed=2)),
+              F.sigmoid(random(4, 8, 25, 1, seed=3)))
+    results = []
+    for applied in (True, False):
+        x, att_t, att_v = (leaf(t) for t in inputs)
+        assert fused_ops.joint_attention_usable(x)
+        if applied:
+            y = fused_ops.apply_joint_attention(x, att_t, att_v)
+        else:
+            y = x * paddle.matmul(att_t.reshape([-1, 60, 1]), att_v.reshape([-1, 1, 25])) \
+                .reshape(x.shape)
+        results.append([y.numpy(), *gradients_of(y, x, att_t, att_v)])
+    for applied, built, name in zip(*results, ('y', 'x', 'att_t', 'att_v')):
+        np.testing.assert_allclose(applied, built, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
 def test_joint_attention_is_not_fused_where_gradients_are_wanted():
     x = leaf(random(1, 2, 4, 5))
     assert not fused_ops.joint_attention_fusable(x, nn.Swish())
