@@ -192,14 +192,21 @@ def test_graph_conv_equals_its_definition_forward_and_backward(bias, hand_writte
         np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-5)
 
 
-def test_graph_layer_folds_batch_norm_in_eval_mode():
+@pytest.mark.parametrize('in_channel', [6, 8], ids=['residual-conv', 'identity-residual'])
+def test_graph_layer_folds_batch_norm_in_eval_mode(in_channel):
+    """Eval folds the BN into the gcn and, where the residual is a 1x1 conv + BN, joins that
+    conv to the gcn's channel mixing as an identity hop: the same values as the definition."""
     from dataset.graphs import Graph
-    from model.layers import Spatial_Graph_Layer
-    layer = Spatial_Graph_Layer(6, 8, 2, True, paddle.nn.Swish(), edge=True, A=Graph('ntu').A)
+    from model.layers import ConvBN, Spatial_Graph_Layer
+    layer = Spatial_Graph_Layer(in_channel, 8, 2, True, paddle.nn.Swish(), edge=True,
+                                A=Graph('ntu').A)
     layer.conv.gcn.bias.set_value(paddle.randn([24]))
     random_batch_norm(layer.bn, 8)
+    if isinstance(layer.residual, ConvBN):
+        layer.residual[0].bias.set_value(paddle.randn([8]))
+        random_batch_norm(layer.residual[1], 8)
     layer.eval()
-    x = paddle.randn([3, 6, 12, 25])
+    x = paddle.randn([3, in_channel, 12, 25])
     expected = layer.act(layer.bn(reference_forms.graph_conv(layer.conv, x)) + layer.residual(x))
     np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
 
