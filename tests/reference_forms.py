@@ -47,6 +47,12 @@ def _basic_layer(layer, x):
                                     layer.residual(x)))
 
 
+def _sandglass_layer(layer, x):
+    res = layer.residual(x)
+    x = layer.point_conv1(layer.depth_conv1(x, act=layer.act))
+    return layer.depth_conv2(layer.point_conv2(x, act=layer.act), res)
+
+
 def _attention_layer(layer, x):
     return layer.act(layer.bn(x * layer.att(x)) + x)
 
@@ -63,6 +69,7 @@ def plain_model(monkeypatch):
         patch.setattr(layers.ConvBN, 'forward', _conv_bn)
         patch.setattr(layers.Spatial_Graph_Layer, 'forward', _graph_layer)
         patch.setattr(layers.Temporal_Basic_Layer, 'forward', _basic_layer)
+        patch.setattr(layers.Temporal_SG_Layer, 'forward', _sandglass_layer)
         patch.setattr(attentions.Attention_Layer, 'forward', _attention_layer)
         patch.setattr(attentions.ST_Joint_Att, 'forward', joint_attention)
         patch.setattr(nets.EfficientGCN_Classifier, 'forward', _classifier)

@@ -211,6 +211,19 @@ def test_graph_layer_folds_batch_norm_in_eval_mode(in_channel):
     np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_sandglass_layer_folds_its_pointwise_pair_in_eval_mode():
+    """Eval runs point_conv1 and point_conv2 as one 1x1 conv: the same values as the two."""
+    from model.layers import Temporal_SG_Layer
+    layer = Temporal_SG_Layer(8, 5, True, paddle.nn.Swish(), reduct_ratio=2, stride=2)
+    for block in (layer.point_conv1, layer.point_conv2):
+        block[0].bias.set_value(paddle.randn(block[0].bias.shape))
+        random_batch_norm(block[1], block[1].weight.shape[0])
+    layer.eval()
+    x = paddle.randn([3, 8, 12, 25])
+    expected = reference_forms._sandglass_layer(layer, x)
+    np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
+
+
 def test_joint_attention_equals_its_definition():
     """Means and the outer product are matrix products in the model; same values."""
     from model.attentions import ST_Joint_Att
