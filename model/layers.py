@@ -120,6 +120,12 @@ def folded_conv_bn(conv, bn):
     return conv.weight * scale.reshape([-1, 1, 1, 1]), shift
 
 
+def folded_pointwise(block):
+    """A 1x1 ConvBN in eval mode as (matrix (O, C), bias (O,))."""
+    weight, bias = folded_conv_bn(block[0], block[1])
+    return weight.reshape(weight.shape[:2]), bias
+
+
 def _add(x, residual):
     return x if residual is None else x + residual
 
@@ -238,9 +244,8 @@ class Spatial_Graph_Layer(nn.Layer):
         its output is never written on its own: a B0 eval pass 4-7% faster."""
         affine = batch_norm_affine(self.bn)
         if isinstance(self.residual, ConvBN):
-            weight, bias = folded_conv_bn(self.residual[0], self.residual[1])
-            hop = (weight.reshape([weight.shape[0], weight.shape[1]]), bias)
-            return self.conv(x, *affine, act=self.act, identity_hop=hop)
+            return self.conv(x, *affine, act=self.act,
+                             identity_hop=folded_pointwise(self.residual))
         return self.conv(x, *affine, self.residual(x), self.act)
 
 
@@ -337,9 +342,7 @@ class Temporal_SG_Layer(nn.Layer):
         1x1 convs are one linear map, act(W2 (W1 x + b1) + b2) = act(W2 W1 x + W2 b1 + b2): the
         same FLOPs, and the reduced map between them is never written (a B0 eval pass 2%
         faster)."""
-        (w1, b1), (w2, b2) = (folded_conv_bn(block[0], block[1])
-                              for block in (self.point_conv1, self.point_conv2))
-        w1, w2 = w1.reshape(w1.shape[:2]), w2.reshape(w2.shape[:2])
+        (w1, b1), (w2, b2) = map(folded_pointwise, (self.point_conv1, self.point_conv2))
         n, c, t, v = x.shape
         y = shared_weight_matmul(paddle.matmul(w2, w1), x.reshape([n, c, t * v]))
         bias = paddle.matmul(w2, b1.unsqueeze(1)) + b2.unsqueeze(1)
