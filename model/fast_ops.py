@@ -69,11 +69,18 @@ class _AddBias(PyLayer):
             per_sample = grad
             if ctx.bias_shape[1] == 1:   # sum over positions, then over samples
                 per_sample = paddle.matmul(grad, paddle.ones([length, 1], grad.dtype))
-            grad_bias = sum_rows(per_sample.reshape([n, -1])).reshape(ctx.bias_shape)
+            grad_bias = _sum_rows(per_sample.reshape([n, -1])).reshape(ctx.bias_shape)
         return (grad if ctx.needs_grad[0] else None), grad_bias
 
 
-def sum_rows(x):
+def shared_weight_gradient(grad, x, shape):
+    """The gradient of a weight shared by every sample of (O, I) @ (N, I, L) -> (N, O, L):
+    per sample grad @ x^T, summed over the samples with a matrix product."""
+    per_sample = paddle.matmul(grad, x, transpose_y=True).reshape([grad.shape[0], -1])
+    return _sum_rows(per_sample).reshape(shape)
+
+
+def _sum_rows(x):
     """(R, L) -> (1, L), as a matrix product."""
     return paddle.matmul(paddle.ones([1, x.shape[0]], x.dtype), x)
 
@@ -93,9 +100,8 @@ class _SharedWeightMatmul(_Matmul):
     def backward(ctx, grad):
         weight, x = ctx.saved_tensor()
         grad_weight = grad_x = None
-        if ctx.needs_grad[0]:   # per sample grad @ x^T, summed over samples
-            per_sample = paddle.matmul(grad, x, transpose_y=True).reshape([grad.shape[0], -1])
-            grad_weight = sum_rows(per_sample).reshape(weight.shape)
+        if ctx.needs_grad[0]:
+            grad_weight = shared_weight_gradient(grad, x, weight.shape)
         if ctx.needs_grad[1]:
             grad_x = paddle.matmul(weight, grad, transpose_x=True)
         return grad_weight, grad_x
@@ -114,5 +120,5 @@ class _PerHopMatmul(_Matmul):
             grad_x = grad_x.reshape([m, 1, t, v])
         if ctx.needs_grad[1]:   # x^T @ grad per row, summed over rows
             per_row = paddle.matmul(x, grad, transpose_x=True).reshape([m, k * v * w])
-            grad_adjacency = sum_rows(per_row).reshape([k, v, w])
+            grad_adjacency = _sum_rows(per_row).reshape([k, v, w])
         return grad_x, grad_adjacency

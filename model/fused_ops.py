@@ -14,7 +14,7 @@ import paddle
 from paddle.autograd import PyLayer
 
 from . import native
-from .fast_ops import add_bias, sum_rows
+from .fast_ops import add_bias, shared_weight_gradient
 
 
 def epilogue(x, act=None, shift=None, residual=None, scale=None):
@@ -192,12 +192,11 @@ class _TemporalConv(PyLayer):
             adjoint = weight.reshape([out_channels, taps, in_channels]).flip(axis=1)
             adjoint = adjoint.transpose([2, 1, 0]).reshape([in_channels, taps * out_channels])
             grad_x = _multiply_shifts(adjoint, grad_y, taps, pad)
-        if ctx.needs_grad[1]:   # per sample grad_y @ shifts(x)^T, summed over samples
+        if ctx.needs_grad[1]:   # the weight is shared by every sample of shifts(x)
             shifted = native.frame_shifts(x, taps, pad)
-            per_sample = paddle.matmul(grad_y.reshape([n, out_channels, -1]),
-                                       shifted.reshape([n, taps * in_channels, -1]),
-                                       transpose_y=True)
-            grad_weight = sum_rows(per_sample.reshape([n, -1])).reshape(weight.shape)
+            grad_weight = shared_weight_gradient(grad_y.reshape([n, out_channels, -1]),
+                                                 shifted.reshape([n, taps * in_channels, -1]),
+                                                 weight.shape)
         return grad_x, grad_weight
 
 
