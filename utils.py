@@ -172,14 +172,8 @@ def restart_with_huge_pages():
     steps run as fast as without; the first one pays a few seconds once to fault the pages in.
     Linux with glibc 2.35 or newer; a GLIBC_TUNABLES of your own or EFFICIENTGCN_NO_HUGE_PAGES=1
     leaves the process as it is."""
-    if sys.platform != 'linux' or 'GLIBC_TUNABLES' in os.environ \
-            or os.environ.get('EFFICIENTGCN_NO_HUGE_PAGES'):
-        return
-    name, version = platform.libc_ver()
-    try:
-        if name != 'glibc' or tuple(int(v) for v in version.split('.')[:2]) < (2, 35):
-            return
-    except ValueError:
+    if 'GLIBC_TUNABLES' in os.environ or os.environ.get('EFFICIENTGCN_NO_HUGE_PAGES') \
+            or not glibc_reads_huge_page_tunable():
         return
     os.environ['GLIBC_TUNABLES'] = 'glibc.malloc.hugetlb=1'
     command = getattr(sys, 'orig_argv', None) or [sys.executable, *sys.argv]
@@ -187,6 +181,17 @@ def restart_with_huge_pages():
         os.execv(sys.executable, [sys.executable, *command[1:]])
     except OSError:   # cannot restart: run on as we are
         del os.environ['GLIBC_TUNABLES']
+
+
+def glibc_reads_huge_page_tunable():
+    """Linux with glibc 2.35 or newer, the first to read glibc.malloc.hugetlb."""
+    if sys.platform != 'linux':
+        return False
+    name, version = platform.libc_ver()
+    try:
+        return name == 'glibc' and tuple(int(v) for v in version.split('.')[:2]) >= (2, 35)
+    except ValueError:
+        return False
 
 
 def gpu_available():

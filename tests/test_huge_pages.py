@@ -1,13 +1,12 @@
 """utils.restart_with_huge_pages: the script runs again with glibc's huge-page tunable, its
 arguments intact, once; a user's own GLIBC_TUNABLES or the opt-out leaves it alone."""
 import os
-import platform
-import sys
 from pathlib import Path
 
 import pytest
 
 from commands import run_python
+from utils import glibc_reads_huge_page_tunable
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = ('import os, sys; sys.path.insert(0, {repo!r}); import utils; '
@@ -24,14 +23,8 @@ def run(env_changes):
     return result.stdout.strip()
 
 
-def glibc_with_tunable():
-    name, version = platform.libc_ver()
-    return sys.platform == 'linux' and name == 'glibc' and \
-        tuple(int(v) for v in version.split('.')[:2]) >= (2, 35)
-
-
 def test_restarts_once_with_the_tunable_and_the_same_arguments():
-    if not glibc_with_tunable():
+    if not glibc_reads_huge_page_tunable():
         pytest.skip('needs Linux with glibc 2.35 or newer')
     assert run({}) == "glibc.malloc.hugetlb=1 ['0', 'x y']"
 
