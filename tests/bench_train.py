@@ -15,7 +15,6 @@ Like main.py, it first restarts itself with glibc's huge-page tunable (utils.
 restart_with_huge_pages), so that the figures are the ones main.py runs at.
 """
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ paddle = import_paddle()   # sets the CPU threads before paddle loads
 import numpy as np  # noqa: E402
 
 from benchmark_basics import BATCH, FORWARD_GFLOP, FRAMES, TRAIN_GFLOP, timed  # noqa: E402
+from commands import run_python  # noqa: E402
 from dataset.graphs import Graph  # noqa: E402
 from dataset.inputs import build_inputs  # noqa: E402
 from initializer import build_feeders, build_loader, build_model, build_optimizer, \
@@ -74,9 +74,11 @@ def one_thread_gemm_gflops():
     when it loads."""
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1',
            'MKL_NUM_THREADS': '1'}
-    code = 'import bench_train; print(bench_train.gemm_gflops())'
-    result = subprocess.run([sys.executable, '-c', code], cwd=Path(__file__).resolve().parent,
-                            env=env, capture_output=True, text=True, check=True)
+    code = "import sys; sys.path.insert(0, 'tests'); import bench_train; " \
+        'print(bench_train.gemm_gflops())'
+    result = run_python('-c', code, env=env)
+    if result.returncode != 0:
+        sys.exit(f'the one-thread matrix-multiply process failed:\n{result.stderr[-2000:]}')
     return float(result.stdout.split()[-1])
 
 
