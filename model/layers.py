@@ -8,7 +8,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .fast_ops import per_hop_matmul, shared_weight_matmul
+from .fast_ops import per_hop_matmul, reshaped_matmul_operand, shared_weight_matmul
 from .fused_ops import (batch_norm_act, batch_norm_affine, depthwise_temporal_conv, epilogue,
                         temporal_conv)
 
@@ -201,7 +201,7 @@ class SpatialGraphConv(nn.Layer):
             k += 1
         weight = weight.reshape([out_channel, in_channel * k])
         x = per_hop_matmul(x.reshape([-1, 1, t, v]), adjacency)  # N * C_in, K, T, W
-        x = shared_weight_matmul(weight, x.reshape([-1, in_channel * k, t * v]))
+        x = shared_weight_matmul(weight, reshaped_matmul_operand(x, [-1, in_channel * k, t * v]))
         if bias is not None and bias.shape[1] != 1:   # per channel and joint: over all frames
             bias = paddle.tile(bias, [1, t])
         x = epilogue(x, act, bias, flat(residual))
