@@ -47,9 +47,9 @@ def per_hop_matmul(x, adjacency):
 def reshaped_matmul_operand(x, shape):
     """x.reshape(shape), to be a matmul's operand. In a static graph an identity transpose
     follows: Paddle Inference's oneDNN fuses reshape -> transpose -> matmul into the matmul's
-    read of x, where a reshape alone copies the whole map (B0 10% faster). Only for an x made by a
-    matmul: on a convolution's output (oneDNN's blocked layout) the fused read gives wrong values
-    in Paddle 3.3, which test_infer would show."""
+    read of x, where a reshape alone copies the whole map (B0 10% faster); elsewhere (a GPU) it
+    costs one copy of x. Only for an x made by a matmul: on a convolution's output (oneDNN's
+    blocked layout) the fused read gives wrong values in Paddle 3.3, which test_infer would show."""
     x = x.reshape(shape)
     if paddle.in_dynamic_mode():
         return x
