@@ -29,7 +29,8 @@ class ST_Joint_Att(nn.Layer):
         # The outer product as a batched matrix product with inner size 1: Paddle's broadcast
         # of (T, 1) * (1, V) is ~30x slower on the CPU, and in oneDNN too. Keep the 3-D
         # reshapes: in Paddle Inference 3.3 with oneDNN, a 4-D matmul of conv outputs gives
-        # wrong values (conv -> sigmoid -> matmul alone shows it); test_infer would fail.
+        # wrong values (conv -> sigmoid -> matmul alone shows it). Exported models build the
+        # map in Attention_Layer._exported_joint_attention instead.
         outer = paddle.matmul(att_t.reshape([-1, t, 1]), att_v.reshape([-1, 1, v]))
         return outer.reshape([-1, c, t, v])                                # N, C, T, V
 
