@@ -552,6 +552,16 @@ static void attention_row(const float *x, float shift, float *out, long length, 
 #undef ROW
 }
 
+/* out[t * v + w] = offset + att_t[t] * gain * att_v[w]: a row's attention map, written where
+it stays in cache for the pass over x that follows. */
+static void attention_map_row(const float *att_t, float gain, float offset, const float *att_v,
+                              float *out, long frames, long v) {
+    for (long t = 0; t < frames; t++) {
+        float frame_gain = att_t[t] * gain;
+        for (long w = 0; w < v; w++) out[t * v + w] = offset + frame_gain * att_v[w];
+    }
+}
+
 /* The row's multiplier of x, 1 + att_t[t] * att_v[v] * scale, is first written into the
 output row (cache-resident), so that the pass over x is one long vectorised loop. */
 static void attention_rows(void *p, long begin, long end) {
@@ -559,12 +569,9 @@ static void attention_rows(void *p, long begin, long end) {
     long v = a->joints, length = a->frames * v;
     for (long row = begin; row < end; row++) {
         long c = row % a->channels;
-        const float *att_v = a->att_v + row * v;
         float *out = a->out + row * length;
-        for (long t = 0; t < a->frames; t++) {
-            float frame_gain = a->att_t[row * a->frames + t] * a->scale[c];
-            for (long w = 0; w < v; w++) out[t * v + w] = 1.0f + frame_gain * att_v[w];
-        }
+        attention_map_row(a->att_t + row * a->frames, a->scale[c], 1.0f, a->att_v + row * v,
+                          out, a->frames, v);
         attention_row(a->x + row * length, a->shift[c], out, length, a->act);
     }
 }
@@ -587,13 +594,6 @@ typedef struct {
     long frames, joints;
 } joint_args;
 
-/* out[t * v + w] = att_t[t] * att_v[w]: the row's attention map */
-static void attention_map_row(const float *att_t, const float *att_v, float *out, long frames,
-                              long v) {
-    for (long t = 0; t < frames; t++)
-        for (long w = 0; w < v; w++) out[t * v + w] = att_t[t] * att_v[w];
-}
-
 VECTOR_CLONES
 static void multiply_in_place(const float *restrict x, float *restrict out, long length) {
     for (long i = 0; i < length; i++) out[i] *= x[i];
@@ -604,7 +604,8 @@ static void joint_forward_rows(void *p, long begin, long end) {
     long v = a->joints, length = a->frames * v;
     for (long row = begin; row < end; row++) {
         float *out = a->out + row * length;
-        attention_map_row(a->att_t + row * a->frames, a->att_v + row * v, out, a->frames, v);
+        attention_map_row(a->att_t + row * a->frames, 1.0f, 0.0f, a->att_v + row * v, out,
+                          a->frames, v);
         multiply_in_place(a->x + row * length, out, length);
     }
 }
