@@ -198,10 +198,10 @@ def main():
               f'paddle {paddle.__version__}; {args.warmup} warm-up + {args.rounds} timed runs each')
         times, outputs = measure(engines, batch, args.warmup, args.rounds)
     gflops, one_thread_gflops = gemm_gflops(), one_thread_gemm_gflops()
-    bound = gflops / FORWARD_GFLOP
+    bound, one_thread_bound = gflops / FORWARD_GFLOP, one_thread_gflops / FORWARD_GFLOP
     print(f'numpy fp32 matrix multiply: {gflops:.0f} GFLOP/s on every core '
           f'[{one_thread_gflops:.0f} on one]; bound for B0 ({FORWARD_GFLOP} GFLOP per '
-          f'sequence): {bound:.1f} sequences/s [{one_thread_gflops / FORWARD_GFLOP:.1f}]')
+          f'sequence): {bound:.1f} sequences/s [{one_thread_bound:.1f}]')
     shapes = matrix_products(batch)
     seconds = numpy_seconds(shapes)
     products_gflop = sum(2 * m * k * n for m, k, n in shapes) / 1e9 / args.batch_size
@@ -209,7 +209,7 @@ def main():
           f'({products_gflop:.2f} GFLOP per sequence): {1000 * seconds:.0f} ms per batch = '
           f'{args.batch_size / seconds:.1f} sequences/s = {args.batch_size / seconds / bound:.1%} '
           f'of the bound (thin matrices run below the square-matrix rate)')
-    print_table(times, outputs, args.batch_size, bound, one_thread_gflops / FORWARD_GFLOP)
+    print_table(times, outputs, args.batch_size, bound, one_thread_bound)
 
 
 if __name__ == '__main__':
