@@ -11,7 +11,8 @@ each in a process of its own, on every core: eval throughput (batch 16, 288 fram
 and training-step throughput (forward, backward, SGD with Nesterov momentum) of
 - this repository's dygraph model, with the process settings main.py runs with (freed memory
   kept for reuse, transparent huge pages);
-- the PyTorch model with those same settings;
+- this repository's B0 exported with `main.py -ex` and run by infer.py's predictor (eval only);
+- the PyTorch model with main.py's process settings;
 - the PyTorch model as a plain script runs (glibc's malloc as it comes: half the speed here).
 Each is printed as a fraction of the bounds bench_train.py uses (numpy's GEMM rate on every
 core, and on one in brackets), and this repository's rates as ratios to PyTorch's, all measured
@@ -36,6 +37,7 @@ CONFIG = '2001'
 NUM_CORES = os.cpu_count() or 1
 ENGINES = {
     'paddle': 'this repository, dygraph, as main.py runs',
+    'paddle-inference': 'this repository, Paddle Inference, as infer.py runs',
     'torch-kept': 'PyTorch eager, with main.py\'s process settings',
     'torch-plain': 'PyTorch eager, as a plain script runs',
 }
@@ -120,13 +122,28 @@ def torch_rates(model_file):
     return BATCH / eval_seconds, BATCH / timed(step, 3)
 
 
+def inference_rate():
+    """Eval sequences/s of B0 exported with `main.py -ex` and run by infer.py's predictor, as
+    bench_infer.py sets them up."""
+    import bench_infer   # every core's threads, set before paddle loads
+    bench_infer.infer.import_paddle(openmp_spin=True)
+    batch = np.random.RandomState(0).standard_normal((BATCH, 3, 6, FRAMES, 25, 2)).astype(
+        np.float32)
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoint, _ = bench_infer.make_checkpoint(folder)
+        run = bench_infer.inference_engine(bench_infer.export(checkpoint), BATCH, mkldnn=True)
+        return BATCH / timed(lambda: run(batch), 5)
+
+
 def measure(engine, model_file):
-    """A timing process's work: print its engine's eval and training rates."""
+    """A timing process's work: print its engine's eval and training rates (nan: none)."""
     from utils import keep_freed_memory, restart_with_huge_pages
-    if engine != 'torch-plain':   # the process settings main.py runs with
+    if engine in ('paddle', 'torch-kept'):   # the process settings main.py runs with
         restart_with_huge_pages()
         keep_freed_memory()
-    if engine == 'paddle':
+    if engine == 'paddle-inference':
+        print(inference_rate(), float('nan'))
+    elif engine == 'paddle':
         from bench_train import model_rates
         print(*model_rates())
     else:
@@ -152,14 +169,16 @@ def print_table(rates, gflops, one_thread):
           f'{"of bound":>9} {"[1 core]":>8}')
     for engine, (eval_rate, train_rate) in rates.items():
         eval_flops, train_flops = eval_rate * FORWARD_GFLOP, train_rate * TRAIN_GFLOP
+        training = f'{"-":>8} {"-":>9} {"-":>8}' if np.isnan(train_rate) else \
+            f'{train_rate:8.2f} {train_flops / gflops:9.1%} {train_flops / one_thread:8.0%}'
         print(f'{ENGINES[engine]:<50} {eval_rate:10.2f} {eval_flops / gflops:9.1%} '
-              f'{eval_flops / one_thread:8.0%} {train_rate:8.2f} {train_flops / gflops:9.1%} '
-              f'{train_flops / one_thread:8.0%}')
+              f'{eval_flops / one_thread:8.0%} {training}')
     for engine in ('torch-kept', 'torch-plain'):
         eval_ratio, train_ratio = (ours / theirs for ours, theirs in zip(rates['paddle'],
                                                                          rates[engine]))
+        inference_ratio = rates['paddle-inference'][0] / rates[engine][0]
         print(f'this repository vs {ENGINES[engine]}: eval {eval_ratio:.2f}x, training '
-              f'{train_ratio:.2f}x')
+              f'{train_ratio:.2f}x; Paddle Inference eval {inference_ratio:.2f}x')
 
 
 def main():
