@@ -25,7 +25,8 @@ import yaml
 import metrics
 import reader
 from dataset.inputs import build_inputs
-from utils import gpu_available, import_paddle, save_json, set_cpu_threads
+from utils import gpu_available, import_paddle, restart_with_huge_pages, save_json, \
+    set_cpu_threads
 
 DEPLOY_KEYS = ('params_file', 'inputs', 'num_frame', 'transform', 'num_class', 'input_shape',
                'connect_joint', 'class_names')
@@ -519,4 +520,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
+    restart_with_huge_pages()   # as main.py: the predictor's activations get huge pages
     sys.exit(main())

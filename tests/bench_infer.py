@@ -6,9 +6,10 @@ The model is EfficientGCN-B0 (config 2001, 288 frames): the published X-sub chec
 shared folder is beside the repository, random weights otherwise (speed does not depend on them).
 It is exported with `main.py -ex` as a user would. Every engine gets the same batch and its
 warm-up runs, then the timed rounds take the engines in turn, so that a change in the machine's
-load hits all of them alike. For scale it also times numpy on B0's own matrix products, one by
-one: their thin shapes run well below the square-matrix rate the bound is set by. Not collected by
-pytest (the name does not start with test_).
+load hits all of them alike. Like main.py and infer.py, it first restarts itself with glibc's
+huge-page tunable. For scale it also times numpy on B0's own matrix products, one by one: their
+thin shapes run well below the square-matrix rate the bound is set by. Not collected by pytest
+(the name does not start with test_).
 """
 import argparse
 import os
@@ -28,6 +29,10 @@ SHARED_CHECKPOINT = Path(os.environ.get('EFFICIENTGCN_SHARED', REPO.parent / 'sh
     / 'pretrained' / 'xsub.pdparams'
 CONFIG = '2001'
 
+from utils import restart_with_huge_pages  # noqa: E402
+
+if __name__ == '__main__':
+    restart_with_huge_pages()   # as main.py and infer.py do, so the figures are what they run at
 import numpy as np  # noqa: E402
 
 import infer  # noqa: E402

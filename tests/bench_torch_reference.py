@@ -138,7 +138,7 @@ def inference_rate():
 def measure(engine, model_file):
     """A timing process's work: print its engine's eval and training rates (nan: none)."""
     from utils import keep_freed_memory, restart_with_huge_pages
-    if engine in ('paddle', 'torch-kept'):   # the process settings main.py runs with
+    if engine != 'torch-plain':   # the process settings main.py and infer.py run with
         restart_with_huge_pages()
         keep_freed_memory()
     if engine == 'paddle-inference':

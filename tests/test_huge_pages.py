@@ -1,5 +1,6 @@
 """utils.restart_with_huge_pages: the script runs again with glibc's huge-page tunable, its
-arguments intact, once; a user's own GLIBC_TUNABLES or the opt-out leaves it alone."""
+arguments intact, once; a user's own GLIBC_TUNABLES or the opt-out leaves it alone; main.py
+and infer.py do it when they start."""
 import os
 from pathlib import Path
 
@@ -33,3 +34,25 @@ def test_a_users_tunables_and_the_opt_out_are_left_alone():
     assert run({'GLIBC_TUNABLES': 'glibc.malloc.arena_max=2'}) == \
         "glibc.malloc.arena_max=2 ['0', 'x y']"
     assert run({'EFFICIENTGCN_NO_HUGE_PAGES': '1'}) == "None ['0', 'x y']"
+
+
+@pytest.mark.parametrize('script, arguments', [
+    ('main.py', ['-c', '9999']),                                    # stops at the config
+    ('infer.py', ['--model_file', 'missing/model.json']),          # stops at the model file
+])
+def test_the_entry_scripts_restart_with_the_tunable(tmp_path, script, arguments):
+    """Each Python start records its GLIBC_TUNABLES through a sitecustomize on PYTHONPATH: the
+    script starts twice, the second time with the tunable, and still reports its own error."""
+    if not glibc_reads_huge_page_tunable():
+        pytest.skip('needs Linux with glibc 2.35 or newer')
+    starts = tmp_path / 'starts.txt'
+    (tmp_path / 'sitecustomize.py').write_text(
+        'import os\n'
+        f'with open({str(starts)!r}, "a") as f:\n'
+        '    f.write(os.environ.get("GLIBC_TUNABLES", "-") + "\\n")\n')
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('GLIBC_TUNABLES', 'EFFICIENTGCN_NO_HUGE_PAGES')}
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(tmp_path), env.get('PYTHONPATH')]))
+    result = run_python(script, *arguments, env=env, timeout=120)
+    assert result.returncode == 1 and result.stderr.startswith('error:'), result.stderr
+    assert starts.read_text().split() == ['-', 'glibc.malloc.hugetlb=1']
