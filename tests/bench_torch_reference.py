@@ -191,7 +191,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         model_file = mirrored_b0(folder)
         rates = {engine: rates_in_child(engine, model_file) for engine in ENGINES}
-    from bench_train import gemm_gflops, one_thread_gemm_gflops
+    from benchmark_basics import gemm_gflops, one_thread_gemm_gflops
     print_table(rates, gemm_gflops(), one_thread_gemm_gflops())
 
 

@@ -30,8 +30,8 @@ if __name__ == '__main__':
 paddle = import_paddle()   # sets the CPU threads before paddle loads
 import numpy as np  # noqa: E402
 
-from benchmark_basics import BATCH, FORWARD_GFLOP, FRAMES, TRAIN_GFLOP, timed  # noqa: E402
-from commands import run_python  # noqa: E402
+from benchmark_basics import BATCH, FORWARD_GFLOP, FRAMES, TRAIN_GFLOP, gemm_gflops, \
+    one_thread_gemm_gflops, timed  # noqa: E402
 from dataset.graphs import Graph  # noqa: E402
 from dataset.inputs import build_inputs  # noqa: E402
 from initializer import build_feeders, build_loader, build_model, build_optimizer, \
@@ -59,27 +59,6 @@ def loop_inputs(data, connect_joint):
     for i in range(C):
         bone[C + i] = np.arccos(bone[i] / length)
     return np.stack([joint, velocity, bone]).astype(np.float32)
-
-
-def gemm_gflops(rounds=3):
-    """The machine's fp32 matrix-multiply rate: the best of a few rounds, so that a moment of
-    load elsewhere does not lower the bound (and raise every percentage measured against it)."""
-    a = np.random.rand(2048, 2048).astype(np.float32)
-    b = np.random.rand(2048, 2048).astype(np.float32)
-    return max(2 * 2048 ** 3 / timed(lambda: a @ b, 5) / 1e9 for _ in range(rounds))
-
-
-def one_thread_gemm_gflops():
-    """gemm_gflops on one thread, in a child process: numpy's BLAS reads its thread count once,
-    when it loads."""
-    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'OPENBLAS_NUM_THREADS': '1',
-           'MKL_NUM_THREADS': '1'}
-    code = "import sys; sys.path.insert(0, 'tests'); import bench_train; " \
-        'print(bench_train.gemm_gflops())'
-    result = run_python('-c', code, env=env)
-    if result.returncode != 0:
-        sys.exit(f'the one-thread matrix-multiply process failed:\n{result.stderr[-2000:]}')
-    return float(result.stdout.split()[-1])
 
 
 def bench_inputs():
