@@ -169,7 +169,8 @@ def restart_with_huge_pages():
     """Run this script again, at once, with glibc's malloc asking for transparent huge pages
     (GLIBC_TUNABLES, which glibc reads only when a process starts). Every activation of the CPU
     model is tens of MB: with huge pages a dygraph eval pass was 8-10% faster here, a Paddle
-    Inference batch 4-7%. Training steps run as fast as without; the first one pays a few seconds once to fault the pages in.
+    Inference batch 4-7%. Training steps run as fast as without; the first one pays a few
+    seconds once to fault the pages in.
     Linux with glibc 2.35 or newer; a GLIBC_TUNABLES of your own or EFFICIENTGCN_NO_HUGE_PAGES=1
     leaves the process as it is."""
     if 'GLIBC_TUNABLES' in os.environ or os.environ.get('EFFICIENTGCN_NO_HUGE_PAGES') \

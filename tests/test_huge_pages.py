@@ -14,10 +14,13 @@ SCRIPT = ('import os, sys; sys.path.insert(0, {repo!r}); import utils; '
           'utils.restart_with_huge_pages(); print(os.environ.get("GLIBC_TUNABLES"), sys.argv[1:])')
 
 
+def environment_without_huge_page_settings():
+    return {k: v for k, v in os.environ.items()
+            if k not in ('GLIBC_TUNABLES', 'EFFICIENTGCN_NO_HUGE_PAGES')}
+
+
 def run(env_changes):
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('GLIBC_TUNABLES', 'EFFICIENTGCN_NO_HUGE_PAGES')}
-    env.update(env_changes)
+    env = {**environment_without_huge_page_settings(), **env_changes}
     # a restart that looped would never end: the timeout catches it
     result = run_python('-c', SCRIPT.format(repo=str(REPO)), '0', 'x y', env=env, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -50,8 +53,7 @@ def test_the_entry_scripts_restart_with_the_tunable(tmp_path, script, arguments)
         'import os\n'
         f'with open({str(starts)!r}, "a") as f:\n'
         '    f.write(os.environ.get("GLIBC_TUNABLES", "-") + "\\n")\n')
-    env = {k: v for k, v in os.environ.items()
-           if k not in ('GLIBC_TUNABLES', 'EFFICIENTGCN_NO_HUGE_PAGES')}
+    env = environment_without_huge_page_settings()
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(tmp_path), env.get('PYTHONPATH')]))
     result = run_python(script, *arguments, env=env, timeout=120)
     assert result.returncode == 1 and result.stderr.startswith('error:'), result.stderr
