@@ -26,12 +26,13 @@ import numpy as np
 from tqdm import tqdm
 
 from dataset import generated_data_folder
+from errors import UserError
 from reader import (SampleNameError, SkeletonError, is_training, load_sample, native,
                     num_classes, parse_name, uses_ntu120, write_synthetic_dataset)
 from reader.ntu import BENCHMARKS, NAME_PATTERN
 from reader.sample import MAX_BODY, MAX_FRAME
 from reader.skeleton import NUM_JOINTS
-from utils import UserError, keep_freed_memory
+from runtime import keep_freed_memory
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ import yaml
 import metrics
 import reader
 from dataset.inputs import build_inputs
-from utils import gpu_available, import_paddle, restart_with_huge_pages, save_json, \
-    set_cpu_threads
+from files import save_json
+from runtime import gpu_available, import_paddle, set_cpu_threads, tune_process
 
 DEPLOY_KEYS = ('params_file', 'inputs', 'num_frame', 'transform', 'num_class', 'input_shape',
                'connect_joint', 'class_names')
@@ -271,7 +271,7 @@ def data_file_batches(data, names, labels, deploy, batch_size):
 def configure_threads(cpu_threads):
     """OMP_NUM_THREADS must be set before paddle loads; --cpu_threads wins over the default."""
     if cpu_threads:
-        os.environ.setdefault('OMP_NUM_THREADS', str(cpu_threads))
+        os.environ['OMP_NUM_THREADS'] = str(cpu_threads)
     set_cpu_threads()
     if cpu_threads:
         return cpu_threads
@@ -487,7 +487,7 @@ def run(args):
     failures = []
     batches = open_batches(args, deploy, failures)   # data errors surface before paddle loads
     cpu_threads = configure_threads(args.cpu_threads)
-    import_paddle(openmp_spin=True)
+    import_paddle()
     runner = Runner(inference_config(args, args.model_file, params_file, cpu_threads),
                     args.model_file)
     first = None
@@ -520,5 +520,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    restart_with_huge_pages()   # as main.py: the predictor's activations get huge pages
+    tune_process(openmp_spin=True)   # Paddle Inference runs every op in OpenMP: keep its spin
     sys.exit(main())

@@ -3,7 +3,7 @@ import paddle
 
 import model as model_zoo
 from dataset import dataset_args_of, dataset_info
-from utils import ConfigError
+from errors import ConfigError
 
 
 def build_model(cfg):

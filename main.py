@@ -9,8 +9,10 @@ import os
 import sys
 import time
 
-from utils import (UserError, apply_overrides, import_paddle, load_config,
-                   restart_with_huge_pages, set_value, setup_logging)
+from config import apply_overrides, load_config, set_value
+from errors import UserError
+from logs import setup_logging
+from runtime import import_paddle, tune_process
 
 
 def build_parser():
@@ -138,5 +140,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    restart_with_huge_pages()
+    tune_process()   # before paddle loads; may restart this script once (huge pages)
     sys.exit(main())

@@ -1,4 +1,6 @@
 """Scores of an evaluation: top-k, mean loss, per-class accuracy and confusion matrix (numpy)."""
+import logging
+
 import numpy as np
 
 
@@ -29,3 +31,12 @@ def summarize(logits, labels, num_class):
         'top1_count': top1, 'top5_count': top5, 'mean_loss': loss, 'num_samples': n,
         'per_class_accuracy': per_class, 'confusion_matrix': confusion,
     }
+
+
+def log_scores(results):
+    """The accuracy line of an evaluation (summarize's results)."""
+    n = results['num_samples']
+    logging.getLogger(__name__).info(
+        'Top-1 accuracy: %d/%d(%.2f%%), Top-5 accuracy: %d/%d(%.2f%%), Mean loss:%.4f',
+        results['top1_count'], n, 100 * results['top1'], results['top5_count'], n,
+        100 * results['top5'], results['mean_loss'])

@@ -12,8 +12,12 @@ from tqdm import tqdm
 
 import initializer
 import metrics
+import model as model_zoo
+from errors import UserError
+from files import atomic_save, save_json, save_pickle
+from logs import setup_logging
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-from utils import UserError, atomic_save, gpu_available, save_json, save_pickle, setup_logging
+from runtime import gpu_available
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = 'checkpoint.pdparams'
@@ -56,14 +60,6 @@ def restore_rng_states(states):
         paddle.set_cuda_rng_state(states['cuda'])
 
 
-def log_scores(results):
-    """The accuracy line of an evaluation (metrics.summarize results)."""
-    n = results['num_samples']
-    logger.info('Top-1 accuracy: %d/%d(%.2f%%), Top-5 accuracy: %d/%d(%.2f%%), Mean loss:%.4f',
-                results['top1_count'], n, 100 * results['top1'], results['top5_count'], n,
-                100 * results['top5'], results['mean_loss'])
-
-
 class Processor:
     def __init__(self, cfg, args):
         self.cfg, self.args = cfg, args
@@ -75,6 +71,7 @@ class Processor:
             paddle.distributed.init_parallel_env()
         seed_everything(cfg['seed'])
         self.net, self.graph, self.data_shape, self.num_class = initializer.build_model(cfg)
+        self.use_cpu_backend(self.net)
         self.work_dir = Path(cfg['work_dir'])
         self.run_dir = None
         self.writer = None
@@ -97,6 +94,18 @@ class Processor:
                 yaml.safe_dump(self.cfg, f, sort_keys=False)
         logger.info('Run folder: %s (device %s, %d process(es))', self.run_dir, self.device,
                     self.world_size)
+
+    def use_cpu_backend(self, net):
+        """On the CPU the model computes with the CPU backend's forms (the same values)."""
+        if self.device == 'cpu':
+            from model import cpu_backend
+            cpu_backend.install(net)
+        return net
+
+    def eval_model(self):
+        """The network as evaluation runs it: re-parameterised (batch norms folded) once, from
+        the current weights; self.net is left as it is, so training goes on after it."""
+        return self.use_cpu_backend(model_zoo.reparameterize(self.net))
 
     def load_pretrained(self):
         path = self.cfg['pretrained_path']
@@ -232,7 +241,7 @@ class Processor:
         logger.info('Parameters are identical on all %d processes', self.world_size)
 
     def _evaluate_and_record(self, epoch):
-        results = self.run_evaluation(epoch)
+        results, _ = self.run_evaluation(epoch)
         if not self.is_main:
             return
         self.writer.add_scalar('eval_top1', results['top1'], epoch)
@@ -279,20 +288,19 @@ class Processor:
 
     # ---------------------------------------------------------------- evaluation
     def evaluate(self):
-        """-e: score every eval sample with the checkpoint given by -pp."""
+        """-e: score every eval sample with the checkpoint given by -pp; (results, scores)."""
         self.load_pretrained()
-        self.model = self.net
         self.eval_loader = self.build_eval_loader()
         self.open_run_dir()   # only once the checkpoint and the data are known to be good
         return self.run_evaluation(epoch=None)
 
     def _predict(self, loader):
         """Logits of this rank's samples: dict name -> float32 logits, and name -> label."""
-        self.net.eval()
+        net = self.eval_model()
         scores, labels = {}, {}
         with paddle.no_grad():
             for data, label, names in self._progress(loader, 'Evaluating'):
-                logits, _ = self.net(data)
+                logits, _ = net(data)
                 for name, row, y in zip(names, logits.numpy(), label.numpy()):
                     scores[name], labels[name] = row.astype(np.float32), int(y)
         return scores, labels
@@ -311,16 +319,17 @@ class Processor:
 
     def run_evaluation(self, epoch):
         """Score every eval sample once; log and (rank 0) write eval_results.json and
-        eval_scores.pkl in the run folder. `epoch` is None outside training."""
+        eval_scores.pkl in the run folder. `epoch` is None outside training. Returns the
+        results (metrics.summarize) and the scores (sample name -> logits)."""
         start = time.time()
         scores, labels = self._gather(*self._predict(self.eval_loader))
         elapsed = time.time() - start
         feeder = self.eval_loader.dataset
-        names = [n for n in feeder.names[:len(feeder)] if n in scores]
+        names = [n for n in feeder.names if n in scores]
         logits = np.stack([scores[n] for n in names])
         results = metrics.summarize(logits, [labels[n] for n in names], self.num_class)
         results['epoch'] = epoch
-        log_scores(results)
+        metrics.log_scores(results)
         n = results['num_samples']
         logger.info('Evaluating time: %.2fs, Speed: %.2f sequences/(second*device)', elapsed,
                     n / max(elapsed, 1e-9) / self.world_size)
@@ -328,7 +337,7 @@ class Processor:
             self.write_eval_outputs(results, scores)
         if self.world_size > 1:
             paddle.distributed.barrier()
-        return results
+        return results, scores
 
     def write_eval_outputs(self, results, scores):
         public = {k: v for k, v in results.items() if k != 'confusion_matrix'}
@@ -342,5 +351,30 @@ class Processor:
         return exporter.export(self)
 
     def visualize(self):
+        """-v: the eval scores (reused from an earlier run of the same checkpoint and data, else
+        computed), then the pictures and tables of visualizer.py in the run folder."""
         import visualizer
-        return visualizer.run(self)
+        cfg = self.cfg
+        options = visualizer.Options(cfg, self.num_class, self.build_eval_loader())
+        self.load_pretrained()
+        self.open_run_dir()
+        key = visualizer.scores_key(cfg) if self.world_size == 1 else None
+        cached = key and visualizer.find_cached_scores(self.work_dir, key, options.feeder,
+                                                       self.num_class)
+        if cached:
+            logger.info('Reusing the eval scores of the same checkpoint and data: %s', cached[0])
+            scores = cached[1]
+            results = metrics.summarize(np.stack([scores[n] for n in options.feeder.names]),
+                                        options.feeder.labels, self.num_class)
+            results['epoch'] = None
+            metrics.log_scores(results)
+            self.write_eval_outputs(results, scores)
+        else:   # several processes could disagree on a reuse, so they always evaluate
+            self.eval_loader = options.loader
+            results, scores = self.run_evaluation(epoch=None)
+        if key is not None:
+            atomic_save(key, self.run_dir / visualizer.SCORES_KEY_NAME, save_json)
+        if not self.is_main:
+            return None
+        return visualizer.draw(self.run_dir, cfg, options, results, scores, self.eval_model(),
+                               self.graph)

@@ -50,8 +50,8 @@ from matplotlib.figure import Figure
 
 import metrics
 from dataset.ntu_actions import class_names
-from processor import log_scores
-from utils import UserError, atomic_save, save_json
+from errors import UserError
+from files import atomic_save
 
 logger = logging.getLogger(__name__)
 
@@ -61,30 +61,24 @@ DEFAULT_NUM_FRAMES = 8
 NAME_WIDTH = 30   # class names longer than this are cut in picture labels
 
 
-def run(processor):
-    """The -v mode: evaluate (or reuse scores), then write the pictures and tables."""
-    cfg, num_class = processor.cfg, processor.num_class
-    cam_class = _checked_class(cfg.get('visualization_class'), num_class)
-    processor.net.eval()
-    loader = processor.build_eval_loader()
-    feeder = loader.dataset
-    samples = _checked_samples(cfg.get('visualization_sample'), len(feeder))
-    num_frame = feeder.num_frame
-    frames = _checked_frames(cfg.get('visualization_frames'), num_frame)
+class Options:
+    """The -v options, checked against the eval split before anything is computed."""
 
-    processor.load_pretrained()
-    processor.open_run_dir()
-    scores = _eval_scores(processor, loader)
-    if not processor.is_main:
-        return None
+    def __init__(self, cfg, num_class, loader):
+        self.loader, self.feeder = loader, loader.dataset
+        self.cam_class = _checked_class(cfg.get('visualization_class'), num_class)
+        self.samples = _checked_samples(cfg.get('visualization_sample'), len(self.feeder))
+        self.frames = _checked_frames(cfg.get('visualization_frames'), self.feeder.num_frame)
 
-    names = feeder.names[:len(feeder)]
+
+def draw(run_dir, cfg, options, results, scores, net, graph):
+    """Write the pictures and tables into run_dir: results and scores are the evaluation's
+    (metrics.summarize; sample name -> logits), net the eval-mode model for the CAMs."""
+    feeder, num_class = options.feeder, results['confusion_matrix'].shape[0]
+    names = feeder.names
     logits = np.stack([scores[n] for n in names]).astype(np.float64)
-    labels = np.asarray(feeder.labels[:len(feeder)])
-    results = metrics.summarize(logits, labels, num_class)
+    labels = np.asarray(feeder.labels)
     labels_text = class_names(num_class)
-    run_dir = processor.run_dir
-
     written = [
         write_confusion_matrix(run_dir / 'confusion_matrix.png', results, labels_text),
         write_per_class_accuracy_png(run_dir / 'per_class_accuracy.png', results, labels_text),
@@ -92,13 +86,13 @@ def run(processor):
         write_misclassified_csv(run_dir / 'misclassified.csv', names, labels, logits, labels_text),
     ]
     stride = temporal_stride(cfg['model_args']['block_args'])
-    weight, bias = classifier_weights(processor.net)
-    for index in samples:
-        sample = SampleCam(processor.net, feeder, index, weight, bias)
-        k = sample.label if cam_class is None else cam_class
-        sample_frames = frames if frames else default_frames(feeder.lengths[index], num_frame)
-        written.append(write_cam(run_dir / f'cam_{sample.name}.png', sample, k, sample_frames,
-                                 stride, processor.graph.edge, labels_text))
+    weight, bias = classifier_weights(net)
+    for index in options.samples:
+        sample = SampleCam(net, feeder, index, weight, bias)
+        k = sample.label if options.cam_class is None else options.cam_class
+        frames = options.frames or default_frames(feeder.lengths[index], feeder.num_frame)
+        written.append(write_cam(run_dir / f'cam_{sample.name}.png', sample, k, frames,
+                                 stride, graph.edge, labels_text))
     for path in written:
         logger.info('Wrote %s', path)
     logger.info('Visualisation of %s: %d files in %s', cfg['pretrained_path'], len(written),
@@ -153,44 +147,7 @@ def default_frames(length, num_frame, count=DEFAULT_NUM_FRAMES):
     return sorted(set(np.linspace(0, last, count).round().astype(int).tolist()))
 
 
-# ---------------------------------------------------------------- eval scores (with reuse)
-def _eval_scores(processor, loader):
-    """name -> logits of every eval sample: reused when a keyed earlier run matches, else computed.
-    With several processes the ranks could disagree on a reuse, so they always evaluate."""
-    key = _scores_key(processor) if processor.world_size == 1 else None
-    cached = key and _find_cached_scores(processor.work_dir, key, loader.dataset,
-                                         processor.num_class)
-    if cached:
-        scores = _reuse_scores(processor, loader.dataset, *cached)
-    else:
-        scores = _compute_scores(processor, loader)
-    if key is not None:
-        atomic_save(key, processor.run_dir / SCORES_KEY_NAME, save_json)
-    return scores
-
-
-def _reuse_scores(processor, feeder, path, scores):
-    """Log the accuracy as an evaluation would and copy the outputs into this run folder."""
-    logger.info('Reusing the eval scores of the same checkpoint and data: %s', path)
-    names = feeder.names[:len(feeder)]
-    results = metrics.summarize(np.stack([scores[n] for n in names]),
-                                feeder.labels[:len(names)], processor.num_class)
-    results['epoch'] = None
-    log_scores(results)
-    processor.write_eval_outputs(results, scores)
-    return scores
-
-
-def _compute_scores(processor, loader):
-    """The processor's evaluation (logs, eval_results.json, eval_scores.pkl); its scores back."""
-    processor.model, processor.eval_loader = processor.net, loader
-    processor.run_evaluation(epoch=None)
-    if not processor.is_main:
-        return None
-    with open(processor.run_dir / SCORES_NAME, 'rb') as f:
-        return pickle.load(f)
-
-
+# ---------------------------------------------------------------- eval scores (reuse)
 def _file_stamp(path):
     path = Path(path).resolve()
     stat = path.stat()
@@ -205,10 +162,9 @@ def _sha256(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def _scores_key(processor):
+def scores_key(cfg):
     """Everything the eval scores depend on; JSON-normalised so it compares with a loaded key."""
     from dataset import dataset_args_of, generated_data_folder
-    cfg = processor.cfg
     dataset_args = dataset_args_of(cfg)
     folder = generated_data_folder(dataset_args, cfg['dataset'])
     key = {
@@ -222,11 +178,11 @@ def _scores_key(processor):
     return json.loads(json.dumps(key))
 
 
-def _find_cached_scores(work_dir, key, feeder, num_class):
+def find_cached_scores(work_dir, key, feeder, num_class):
     """(path, scores) of the newest run under work_dir with the same key and complete scores."""
     keys = sorted(Path(work_dir).glob(f'*/*/{SCORES_KEY_NAME}'),
                   key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    names = feeder.names[:len(feeder)]
+    names = feeder.names
     for key_path in keys:
         scores_path = key_path.with_name(SCORES_NAME)
         try:

@@ -16,7 +16,7 @@ NUM_PERSONS = 2
 
 def _section(dataset, dataset_args):
     """The entry of dataset_args for the dataset's layout (dataset_args.ntu for ntu-xsub)."""
-    from utils import ConfigError
+    from errors import ConfigError
     layout = dataset.split('-')[0]
     if layout not in dataset_args:
         raise ConfigError(f'dataset_args has no {layout!r} entry for {dataset}')
@@ -30,7 +30,7 @@ def dataset_args_of(cfg):
 
 def dataset_info(dataset, dataset_args):
     """num_class, graph and data_shape [I, C, T, V, M] of a config's dataset."""
-    from utils import ConfigError
+    from errors import ConfigError
     if dataset not in NUM_CLASSES:
         raise ConfigError(f'unknown dataset {dataset!r}; choose one of {", ".join(NUM_CLASSES)}')
     args = _section(dataset, dataset_args)

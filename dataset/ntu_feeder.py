@@ -4,8 +4,8 @@ import pickle
 import numpy as np
 from paddle.io import Dataset
 
+from errors import UserError
 from reader.ntu import sample_stem
-from utils import UserError
 
 from . import generated_data_folder
 from .inputs import build_inputs
@@ -27,19 +27,20 @@ class NTU_Feeder(Dataset):
         self.data = np.load(data_path, mmap_mode='r')
         with open(label_path, 'rb') as f:
             paths, labels, lengths = pickle.load(f)[:3]
-        self.names = [sample_stem(p) for p in paths]
-        self.labels = np.asarray(labels, dtype=np.int64)
-        self.lengths = list(lengths)
-        if len(self.labels) != len(self.data):
-            raise UserError(f'{label_path} lists {len(self.labels)} samples but {data_path} holds '
+        if len(labels) != len(self.data):
+            raise UserError(f'{label_path} lists {len(labels)} samples but {data_path} holds '
                             f'{len(self.data)}: generate the data again with -gd')
-        self.size = min(len(self.labels), DEBUG_SAMPLES) if debug else len(self.labels)
+        # -db: the first DEBUG_SAMPLES samples; names, labels and lengths describe those only
+        size = min(len(labels), DEBUG_SAMPLES) if debug else len(labels)
+        self.names = [sample_stem(p) for p in paths[:size]]
+        self.labels = np.asarray(labels[:size], dtype=np.int64)
+        self.lengths = list(lengths[:size])
         self.num_frame = dataset_args['num_frame']
         self.inputs = dataset_args['inputs']
         self.connect_joint = connect_joint
 
     def __len__(self):
-        return self.size
+        return len(self.labels)
 
     def __getitem__(self, index):
         sample = np.asarray(self.data[index, :, :self.num_frame])

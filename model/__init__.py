@@ -1,6 +1,15 @@
-"""EfficientGCN model family: `create(model_type, act_type, block_args, scale_args, **kwargs)`."""
+"""EfficientGCN model family: `create(model_type, act_type, block_args, scale_args, **kwargs)`.
+
+The network as the paper defines it: layers.py (graph and temporal layers), attentions.py,
+nets.py; reparameterize.py folds a trained model for evaluation and export. Faster forms for the
+CPU live in cpu_backend/, those for Paddle Inference in exporter/: both are put on a built model,
+so the forwards here stay the definitions.
+"""
 from .activations import get_activation
 from .nets import EfficientGCN
+from .reparameterize import reparameterize
+
+__all__ = ['EfficientGCN', 'create', 'reparameterize', 'rescale_block', 'scale_factor_of']
 
 
 def rescale_block(block_args, scale_args, scale_factor):
@@ -27,3 +36,4 @@ def create(model_type, act_type, block_args, scale_args, **kwargs):
         'block_args': rescale_block(block_args, scale_args, scale_factor_of(model_type)),
     })
     return EfficientGCN(**kwargs)
+

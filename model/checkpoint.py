@@ -3,7 +3,7 @@ from pathlib import Path
 
 import paddle
 
-from utils import UserError
+from errors import UserError
 
 
 def load_checkpoint(path):

@@ -5,8 +5,6 @@ import paddle
 import paddle.nn as nn
 
 from .attentions import Attention_Layer
-from .fast_ops import mean_of_rows
-from .fused_ops import split_bodies
 from .layers import TEMPORAL_LAYERS, Spatial_Graph_Layer, Temporal_Basic_Layer
 
 
@@ -47,13 +45,15 @@ class EfficientGCN_Classifier(nn.Layer):
         self.fc = nn.Conv3D(curr_channel, num_class, 1)
 
     def forward(self, feature):
-        c = feature.shape[1]
-        x = mean_of_rows(feature.reshape([-1, c, math.prod(feature.shape[2:])]))
-        x = x.reshape([-1, c, 1, 1, 1])
+        x = feature.mean(axis=[2, 3, 4], keepdim=True)                     # N, C, 1, 1, 1
         return self.fc(self.dropout(x)).flatten(1)
 
 
 class EfficientGCN(nn.Layer):
+    """Input branches (one per J/V/B input, each a stem and the first `fusion_stage` blocks),
+    concatenated, the main stream of the remaining blocks, and the classifier. Every body is a
+    sample of its own until the classifier averages over them."""
+
     def __init__(self, data_shape, block_args, fusion_stage, stem_channel, **kwargs):
         super().__init__()
         num_input, num_channel = data_shape[0], data_shape[1]
@@ -74,8 +74,8 @@ class EfficientGCN(nn.Layer):
 
     def forward(self, x):
         """x: (N, I, C, T, V, M) -> logits (N, num_class), feature (N, C', T', V, M)."""
-        n, m = x.shape[0], x.shape[5]
-        x = split_bodies(x)                                      # I, N * M, C, T, V
+        n, i, c, t, v, m = x.shape
+        x = x.transpose([1, 0, 5, 2, 3, 4]).reshape([i, n * m, c, t, v])  # I, N * M, C, T, V
         x = paddle.concat([branch(x[k]) for k, branch in enumerate(self.input_branches)], axis=1)
         x = self.main_stream(x)
         _, c, t, v = x.shape

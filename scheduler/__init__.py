@@ -1,7 +1,7 @@
 """Learning-rate factors stepped every iteration, and when to evaluate."""
 import math
 
-from utils import ConfigError
+from errors import ConfigError
 
 
 class CosineWarmUp:

@@ -29,10 +29,13 @@ SHARED_CHECKPOINT = Path(os.environ.get('EFFICIENTGCN_SHARED', REPO.parent / 'sh
     / 'pretrained' / 'xsub.pdparams'
 CONFIG = '2001'
 
-from utils import restart_with_huge_pages  # noqa: E402
+import runtime  # noqa: E402
 
 if __name__ == '__main__':
-    restart_with_huge_pages()   # as main.py and infer.py do, so the figures are what they run at
+    # main.py's settings (no spinning OpenMP workers), which the dygraph row needs: with the spin
+    # its C kernels' threads wait for the cores (14 against 18 seq/s). infer.py keeps the spin,
+    # and runs 0-3% faster than the Paddle Inference rows here.
+    runtime.tune_process(openmp_spin=False)
 import numpy as np  # noqa: E402
 
 import infer  # noqa: E402
@@ -58,7 +61,7 @@ def make_checkpoint(folder):
     import paddle
 
     import initializer
-    from utils import load_config
+    from config import load_config
     paddle.seed(0)
     net = initializer.build_model(load_config(CONFIG))[0]
     paddle.save({'model': net.state_dict()}, str(path))
@@ -89,11 +92,14 @@ def dygraph_engine(checkpoint):
 
     import initializer
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-    from utils import load_config
+    from config import load_config
+    import model
+    from model import cpu_backend
     paddle.set_device('cpu')
     net = initializer.build_model(load_config(CONFIG))[0]
     load_model_state(net, model_state_of(load_checkpoint(checkpoint)), checkpoint)
-    net.eval()
+    net = model.reparameterize(net)   # as the engine evaluates on the CPU
+    cpu_backend.install(net)
 
     def run(batch):
         # Each predictor run leaves the math library (MKL, dygraph's matmul) on one thread for
@@ -113,8 +119,8 @@ def matrix_products(batch):
     import paddle
 
     import initializer
-    from model.layers import Conv2D, SpatialGraphConv
-    from utils import load_config
+    from config import load_config
+    from model.layers import SpatialGraphConv
     net = initializer.build_model(load_config(CONFIG))[0]
     shapes = []
 
@@ -123,22 +129,21 @@ def matrix_products(batch):
         k = layer.s_kernel_size
         shapes.extend([(s * c * t, v, k * v), (layer.gcn._out_channels // k, c * k, s * t * v)])
 
-    def recording_convolve(conv, x, weight, *args, **kwargs):
-        y = convolve(conv, x, weight, *args, **kwargs)
-        if conv._groups == 1:
-            shapes.append((weight.shape[0], int(np.prod(weight.shape[1:])),
-                           y.shape[0] * y.shape[2] * y.shape[3]))
-        return y
+    def conv(layer, inputs, y):
+        weight = layer.weight
+        shapes.append((weight.shape[0], int(np.prod(weight.shape[1:])),
+                       y.shape[0] * y.shape[2] * y.shape[3]))
+    graph_convs = {id(layer.gcn) for layer in net.sublayers()
+                   if isinstance(layer, SpatialGraphConv)}
     for layer in net.sublayers():
         if isinstance(layer, SpatialGraphConv):
             layer.register_forward_pre_hook(graph_conv)
-    convolve, Conv2D.convolve = Conv2D.convolve, recording_convolve
-    try:
-        with paddle.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter('ignore')   # batch norm's note on train-mode statistics
-            net(paddle.to_tensor(batch))
-    finally:
-        Conv2D.convolve = convolve
+        elif isinstance(layer, paddle.nn.Conv2D) and layer._groups == 1 \
+                and id(layer) not in graph_convs:   # the graph conv's is counted above
+            layer.register_forward_post_hook(conv)
+    with paddle.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # batch norm's note on train-mode statistics
+        net(paddle.to_tensor(batch))
     return shapes
 
 
@@ -185,11 +190,7 @@ def print_table(times, outputs, batch_size, bound, one_thread_bound):
 
 def main():
     args = parse_args()
-    # main.py's OpenMP settings (no spinning workers), which the dygraph row needs: with the spin
-    # its C kernels' threads wait for the cores (14 against 18 seq/s). infer.py keeps the spin,
-    # and runs 0-3% faster than the Paddle Inference rows here.
-    infer.import_paddle(openmp_spin=False)
-    import paddle
+    paddle = runtime.import_paddle()
     with tempfile.TemporaryDirectory() as folder:
         checkpoint, weights = make_checkpoint(folder)
         model_file = export(checkpoint)

@@ -57,7 +57,7 @@ def paddle_b0(paddle):
     far from their initial values, so that the comparison exercises every parameter and the
     logits are of order 1."""
     from initializer import build_model
-    from utils import load_config
+    from config import load_config
     paddle.seed(0)
     net = build_model(load_config(CONFIG))[0]
     rng = np.random.RandomState(0)
@@ -126,7 +126,7 @@ def inference_rate():
     """Eval sequences/s of B0 exported with `main.py -ex` and run by infer.py's predictor, as
     bench_infer.py sets them up."""
     import bench_infer   # every core's threads, set before paddle loads
-    bench_infer.infer.import_paddle(openmp_spin=True)
+    bench_infer.runtime.import_paddle()
     batch = np.random.RandomState(0).standard_normal((BATCH, 3, 6, FRAMES, 25, 2)).astype(
         np.float32)
     with tempfile.TemporaryDirectory() as folder:
@@ -137,10 +137,12 @@ def inference_rate():
 
 def measure(engine, model_file):
     """A timing process's work: print its engine's eval and training rates (nan: none)."""
-    from utils import keep_freed_memory, restart_with_huge_pages
-    if engine != 'torch-plain':   # the process settings main.py and infer.py run with
-        restart_with_huge_pages()
-        keep_freed_memory()
+    import runtime
+    if engine == 'paddle-inference':   # the process settings infer.py runs with
+        runtime.tune_process(openmp_spin=True)
+    elif engine != 'torch-plain':   # main.py's (paddle), or their memory part (torch)
+        runtime.restart_with_huge_pages()
+        runtime.keep_freed_memory()
     if engine == 'paddle-inference':
         print(inference_rate(), float('nan'))
     elif engine == 'paddle':

@@ -11,7 +11,7 @@
    figures in the speed goals (1.6 seq/s = 6%, 0.6 samples/s = 8%) fit that rate.
 3. The loader's share of a training step with num_workers 2 (reader wait / step time).
 
-Like main.py, it first restarts itself with glibc's huge-page tunable (utils.
+Like main.py, it first restarts itself with glibc's huge-page tunable (runtime.
 restart_with_huge_pages), so that the figures are the ones main.py runs at.
 """
 import os
@@ -23,20 +23,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from utils import import_paddle, restart_with_huge_pages  # noqa: E402
+import runtime  # noqa: E402
 
-if __name__ == '__main__':
-    restart_with_huge_pages()   # as main.py does, so that the figures are what it runs at
-paddle = import_paddle()   # sets the CPU threads before paddle loads
+runtime.tune_process()   # as main.py does, so that the figures are what it runs at
+paddle = runtime.import_paddle()
 import numpy as np  # noqa: E402
 
 from benchmark_basics import BATCH, FORWARD_GFLOP, FRAMES, TRAIN_GFLOP, gemm_gflops, \
     one_thread_gemm_gflops, timed  # noqa: E402
+from config import load_config  # noqa: E402
 from dataset.graphs import Graph  # noqa: E402
 from dataset.inputs import build_inputs  # noqa: E402
 from initializer import build_feeders, build_loader, build_model, build_optimizer, \
     build_scheduler  # noqa: E402
-from utils import load_config  # noqa: E402
+from model import cpu_backend, reparameterize  # noqa: E402
 
 
 
@@ -77,10 +77,12 @@ def model_rates():
     (forward, backward, the config's Momentum step)."""
     cfg = load_config('2001')
     net, *_ = build_model(cfg)
+    cpu_backend.install(net)   # as the engine does on the CPU
     x = paddle.randn([BATCH, 3, 6, FRAMES, 25, 2])
-    net.eval()
+    eval_net = reparameterize(net)   # as evaluation runs: folded, the backend on it
+    cpu_backend.install(eval_net)
     with paddle.no_grad():
-        eval_rate = BATCH / timed(lambda: net(x), 7)
+        eval_rate = BATCH / timed(lambda: eval_net(x), 7)
 
     net.train()
     schedule, lr = build_scheduler(cfg, 100)
@@ -117,6 +119,7 @@ def bench_loader():
         cfg = load_config('2001')
         cfg['dataset_args']['ntu'].update(root_folder=root, num_workers=2)
         net, graph, *_ = build_model(cfg)
+        cpu_backend.install(net)
         feeder = build_feeders(cfg, graph, ['train'])['train']
         loader = build_loader(cfg, feeder, 'train')
         _, lr = build_scheduler(cfg, len(loader))

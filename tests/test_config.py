@@ -2,8 +2,9 @@
 import pytest
 
 from commands import run_main
+from config import REPO_DIR, apply_overrides, load_config
+from errors import ConfigError
 from main import build_parser, resolve_config
-from utils import REPO_DIR, ConfigError, apply_overrides, load_config
 
 
 def resolve(argv):

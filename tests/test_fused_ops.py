@@ -1,12 +1,12 @@
-"""model.fused_ops: each fused form against Paddle's own operations, forward and every gradient,
-with the C kernels (model/kernels.c) and with them switched off."""
+"""model.cpu_backend.fused_ops: each fused form against Paddle's own operations, forward and every
+gradient, with the C kernels (kernels.c) and with them switched off."""
 import numpy as np
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 import pytest
 
-from model import fused_ops, native
+from model.cpu_backend import fused_ops, native
 
 ACTIVATIONS = [None, nn.Swish(), nn.ReLU(), nn.ReLU6(), nn.Hardswish()]
 ACTIVATION_IDS = ['none', 'swish', 'relu', 'relu6', 'hardswish']
@@ -165,51 +165,6 @@ def test_split_bodies_is_the_transpose(kernels):
     np.testing.assert_array_equal(fused_ops.split_bodies(x).numpy(), expected)
 
 
-@pytest.mark.parametrize('config_id', ['2001', '2013'], ids=['SG', 'Sep'])
-def test_a_training_step_is_the_same_with_and_without_the_kernels(monkeypatch, config_id):
-    """Loss, every parameter gradient and the BN running statistics of a B0 training step: with
-    the C kernels, with Paddle's operations, and with the plain forms a GPU runs (no kernels, no
-    CPU PyLayers), which no GPU here could check otherwise."""
-    if not native.available():
-        pytest.skip('the model kernels cannot be built here (no C compiler?)')
-    from initializer import build_model
-    from model import fast_ops
-    from utils import load_config
-    cfg = load_config(config_id)
-    cfg['dataset_args']['ntu']['num_frame'] = 24
-    x = random(2, 3, 6, 24, 25, 2)
-    label = paddle.to_tensor([3, 7])
-    results = []
-    for forms in ('C kernels', 'Paddle operations', 'GPU forms'):
-        if forms == 'Paddle operations':
-            monkeypatch.setattr(native, '_library', lambda: None)
-        if forms == 'GPU forms':
-            monkeypatch.setattr(fast_ops, '_on_cpu_in_dygraph', lambda x: False)
-        paddle.seed(0)
-        net = build_model(cfg)[0]
-        for name, p in net.named_parameters():   # biases start at 0: make them count
-            if name.endswith('.bias'):
-                p.set_value(np.random.RandomState(len(name)).uniform(-0.5, 0.5, p.shape)
-                            .astype(np.float32))
-        net.train()
-        loss = F.cross_entropy(net(x)[0], label)
-        loss.backward()
-        state = {name: p.grad.numpy() for name, p in net.named_parameters()
-                 if p.grad is not None}
-        statistics = {name: p.numpy() for name, p in net.named_parameters()
-                      if name.endswith(('._mean', '._variance'))}
-        results.append((float(loss), {**state, **statistics}))
-    loss_off, off = results[1]
-    assert sum(name.endswith('._mean') for name in off) > 30
-    for loss_on, on in results[::2]:
-        assert loss_on == pytest.approx(loss_off, rel=1e-5)
-        assert on.keys() == off.keys()
-        for name in on:   # seen: within 2e-5 of each array's largest value
-            scale = max(np.abs(off[name]).max(), 1e-3)
-            np.testing.assert_allclose(on[name], off[name], rtol=0, atol=2e-4 * scale,
-                                       err_msg=name)
-
-
 @pytest.mark.parametrize('act', ACTIVATIONS, ids=ACTIVATION_IDS)
 def test_joint_attention_epilogue_matches_paddle_ops(act):
     if not native.available():
@@ -254,15 +209,16 @@ def test_joint_attention_is_not_fused_where_gradients_are_wanted():
 
 def test_kernels_build_into_the_cache_and_can_be_switched_off(tmp_path):
     """In fresh processes: built from scratch into an empty cache folder; with
-    EFFICIENTGCN_NO_C=1 not used, and the model still runs on Paddle's operations."""
+    EFFICIENTGCN_NO_C=1 not used: the backend is not installed and the plain model runs."""
     import os
 
     from commands import run_python
-    check = ('import paddle; from model import native; from initializer import build_model; '
-             'from utils import load_config; cfg = load_config("1001"); '
+    check = ('import paddle; from model import cpu_backend; from initializer import build_model; '
+             'from config import load_config; cfg = load_config("1001"); '
              'cfg["dataset_args"]["ntu"]["num_frame"] = 8; net = build_model(cfg)[0]; '
+             'installed = cpu_backend.install(net); '
              'net.eval(); out = net(paddle.randn([1, 3, 6, 8, 25, 2]))[0]; '
-             'print(native.available(), list(out.shape))')
+             'print(installed, list(out.shape))')
     env = {**os.environ, 'EFFICIENTGCN_CACHE': str(tmp_path)}
     built = run_python('-c', check, env=env, timeout=300)
     if built.stdout.split()[:1] != ['True']:

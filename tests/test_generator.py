@@ -13,11 +13,11 @@ import pytest
 
 import generator
 from commands import run_python
+from errors import UserError
 from generator import GenerateError, generate
 from memory_probe import run_watching_memory
 from reader import load_sample, write_synthetic_dataset
 from skeleton_files import bad_texts, moving_bodies, ntu_text
-from utils import UserError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""utils.restart_with_huge_pages: the script runs again with glibc's huge-page tunable, its
+"""runtime.restart_with_huge_pages: the script runs again with glibc's huge-page tunable, its
 arguments intact, once; a user's own GLIBC_TUNABLES or the opt-out leaves it alone; main.py
 and infer.py do it when they start."""
 import os
@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from commands import run_python
-from utils import glibc_reads_huge_page_tunable
+from runtime import glibc_reads_huge_page_tunable
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = ('import os, sys; sys.path.insert(0, {repo!r}); import utils; '
-          'utils.restart_with_huge_pages(); print(os.environ.get("GLIBC_TUNABLES"), sys.argv[1:])')
+SCRIPT = ('import os, sys; sys.path.insert(0, {repo!r}); import runtime; '
+          'runtime.restart_with_huge_pages(); print(os.environ.get("GLIBC_TUNABLES"), sys.argv[1:])')
 
 
 def environment_without_huge_page_settings():

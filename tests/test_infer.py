@@ -14,10 +14,10 @@ import pytest
 
 import initializer
 from commands import run_main, run_python
+from config import apply_overrides, load_config
 from dataset.inputs import build_inputs
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
 from reader import load_sample, parse_name, write_synthetic_dataset
-from utils import apply_overrides, load_config
 
 SMALL = ['dataset_args.ntu.num_frame=32']   # a few-second model for round trips and errors
 

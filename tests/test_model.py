@@ -3,10 +3,9 @@ import paddle
 import pytest
 
 import model
-import reference_forms
+from config import load_config
 from initializer import build_model
 from model.nets import EfficientGCN
-from utils import load_config
 
 ALL_CONFIGS = list(range(2001, 2025))
 # (config, trainable parameters without edge masks, in millions, 60 classes): the paper's table
@@ -112,133 +111,51 @@ def test_model_class_is_exported():
     assert isinstance(net, EfficientGCN)
 
 
-@pytest.mark.parametrize('kernel,stride,groups,bias,frames', [
-    ((1, 1), 1, 1, True, 12), ((1, 1), 1, 1, False, 12), ((1, 1), (2, 1), 1, True, 12),
-    ((1, 1), (2, 1), 1, True, 13), ((5, 1), (2, 1), 1, True, 12), ((5, 1), 1, 8, True, 12)])
-def test_fast_conv_equals_paddle_conv(kernel, stride, groups, bias, frames):
-    """The CPU-fast Conv2D (matmul / view-bias) computes what nn.Conv2D does, and the same
-    gradients; a strided 1x1 conv over a frame count the stride does not divide too."""
-    from paddle import nn
-
-    from model.layers import Conv2D
-    padding = ((kernel[0] - 1) // 2, 0)
-    fast = Conv2D(8, 16, kernel, stride, padding, groups=groups,
-                  bias_attr=None if bias else False)
-    plain = nn.Conv2D(8, 16, kernel, stride, padding, groups=groups,
-                      bias_attr=None if bias else False)
-    plain.set_state_dict(fast.state_dict())
-    if bias:
-        fast.bias.set_value(paddle.randn([16]))
-        plain.bias.set_value(fast.bias)
-    x = paddle.randn([3, 8, frames, 25])
-    x.stop_gradient = False
-    results = []
-    for conv in (fast, plain):
-        y = conv(x)
-        (y * paddle.arange(y.size, dtype='float32').reshape(y.shape) / y.size).sum().backward()
-        results.append([y.numpy()] + [p.grad.numpy().copy() for p in (x, *conv.parameters())])
-        x.clear_gradient()
-    for got, expected in zip(*results):   # output, then gradients of x, weight (and bias)
-        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-
-
-@pytest.mark.parametrize('kernel,stride,groups', [(1, 1, 1), (5, 2, 1), (5, 1, 8)])
-def test_conv_bn_folds_batch_norm_exactly_in_eval_mode(kernel, stride, groups):
-    from model.layers import conv_bn
-    block = conv_bn(8, 8, kernel, stride, groups)
-    conv, bn = block[0], block[1]
-    conv.bias.set_value(paddle.randn([8]))
-    random_batch_norm(bn, 8)
-    block.eval()
-    x = paddle.randn([2, 8, 12, 25])
-    np.testing.assert_allclose(block(x).numpy(), bn(conv(x)).numpy(), rtol=1e-4, atol=1e-5)
-    block.train()
-    np.testing.assert_allclose(block(x).numpy(), bn(conv(x)).numpy(), rtol=1e-4, atol=1e-5)
-
-
-def random_batch_norm(bn, channels):
-    for value in (bn.weight, bn.bias, bn._mean):
-        value.set_value(paddle.randn([channels]))
-    bn._variance.set_value(paddle.rand([channels]) + 0.5)
-
-
-@pytest.mark.parametrize('bias', [True, False])
-@pytest.mark.parametrize('hand_written_backward', [True, False], ids=['cpu', 'as-on-gpu'])
-def test_graph_conv_equals_its_definition_forward_and_backward(bias, hand_written_backward,
-                                                              monkeypatch):
-    """On the CPU the graph conv's matrix products have hand-written backwards; elsewhere
-    Paddle's own (the same path here with those switched off)."""
-    from dataset.graphs import Graph
-    from model import fast_ops
-    from model.layers import SpatialGraphConv
-    if not hand_written_backward:
-        monkeypatch.setattr(fast_ops, '_on_cpu_in_dygraph', lambda x: False)
-    layer = SpatialGraphConv(6, 8, 2, bias, True, Graph('ntu').A)
-    layer.edge.set_value(paddle.rand(layer.edge.shape) + 0.5)
-    if bias:
-        layer.gcn.bias.set_value(paddle.randn(layer.gcn.bias.shape))
-    x = paddle.randn([3, 6, 12, 25])
-    x.stop_gradient = False
-    outputs, grads = [], []
-    for forward in (layer, lambda x: reference_forms.graph_conv(layer, x)):
-        y = forward(x)
-        (y * paddle.arange(y.size, dtype='float32').reshape(y.shape) / y.size).sum().backward()
-        outputs.append(y.numpy())
-        grads.append([p.grad.numpy().copy() for p in (x, *layer.parameters())])
-        for p in (x, *layer.parameters()):
-            p.clear_gradient()
-    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-5, atol=1e-5)
-    for fast, plain in zip(*grads):
-        np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-5)
-
-
-@pytest.mark.parametrize('in_channel', [6, 8], ids=['residual-conv', 'identity-residual'])
-def test_graph_layer_folds_batch_norm_in_eval_mode(in_channel):
-    """Eval folds the BN into the gcn and, where the residual is a 1x1 conv + BN, joins that
-    conv to the gcn's channel mixing as an identity hop: the same values as the definition."""
-    from dataset.graphs import Graph
-    from model.layers import ConvBN, Spatial_Graph_Layer
-    layer = Spatial_Graph_Layer(in_channel, 8, 2, True, paddle.nn.Swish(), edge=True,
-                                A=Graph('ntu').A)
-    layer.conv.gcn.bias.set_value(paddle.randn([24]))
-    random_batch_norm(layer.bn, 8)
-    if isinstance(layer.residual, ConvBN):
-        layer.residual[0].bias.set_value(paddle.randn([8]))
-        random_batch_norm(layer.residual[1], 8)
-    layer.eval()
-    x = paddle.randn([3, in_channel, 12, 25])
-    expected = layer.act(layer.bn(reference_forms.graph_conv(layer.conv, x)) + layer.residual(x))
-    np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
-
-
-def test_sandglass_layer_folds_its_pointwise_pair_in_eval_mode():
-    """Eval runs point_conv1 and point_conv2 as one 1x1 conv: the same values as the two."""
-    from model.layers import Temporal_SG_Layer
-    layer = Temporal_SG_Layer(8, 5, True, paddle.nn.Swish(), reduct_ratio=2, stride=2)
-    for block in (layer.point_conv1, layer.point_conv2):
-        block[0].bias.set_value(paddle.randn(block[0].bias.shape))
-        random_batch_norm(block[1], block[1].weight.shape[0])
-    layer.eval()
-    x = paddle.randn([3, 8, 12, 25])
-    expected = reference_forms._sandglass_layer(layer, x)
-    np.testing.assert_allclose(layer(x).numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
-
-
-def test_joint_attention_equals_its_definition():
-    """Means and the outer product are matrix products in the model; same values."""
-    from model.attentions import ST_Joint_Att
-    att = ST_Joint_Att(8, 2, True)
+def test_channel_attention_is_a_sigmoid_of_the_pooled_map():
+    """att_type ca, as the official Channel_Att: pool, 1x1 conv, BN, ReLU, 1x1 conv, sigmoid."""
+    from model.attentions import Channel_Att
+    att = Channel_Att(8)
     att.eval()
     x = paddle.randn([3, 8, 12, 25])
-    np.testing.assert_allclose(att(x).numpy(), reference_forms.joint_attention(att, x).numpy(),
-                               rtol=1e-5, atol=1e-6)
+    fcn = att.fcn
+    pooled = x.mean(axis=[2, 3], keepdim=True)
+    hidden = paddle.nn.functional.relu(fcn[2](fcn[1](pooled)))
+    expected = 1 / (1 + np.exp(-fcn[4](hidden).numpy()))
+    got = att(x).numpy()
+    assert got.shape == (3, 8, 1, 1)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(got.sum(axis=1), 1)   # not a softmax over channels
 
 
-def test_classifier_averages_over_frames_joints_and_bodies():
-    from model.nets import EfficientGCN_Classifier
-    classifier = EfficientGCN_Classifier(8, 5, 0.25)
-    classifier.eval()
-    feature = paddle.randn([3, 8, 6, 25, 2])
-    expected = classifier.fc(feature.mean(axis=[2, 3, 4], keepdim=True)).flatten(1)
-    np.testing.assert_allclose(classifier(feature).numpy(), expected.numpy(), rtol=1e-5,
-                               atol=1e-6)
+def test_frame_attention_is_the_conv_of_mean_and_max_without_sigmoid():
+    """att_type fa, as the official Frame_Att: per frame [mean, max] over channels and joints,
+    then the 9 x 1 conv, and nothing after it."""
+    from model.attentions import Frame_Att
+    att = Frame_Att()
+    x = paddle.randn([3, 8, 12, 25])
+    values = x.numpy()
+    pooled = np.stack([values.mean(axis=(1, 3)), values.max(axis=(1, 3))], axis=1)  # N, 2, T
+    w, b = att.conv.weight.numpy()[0, :, :, 0], att.conv.bias.numpy()[0]            # (2, 9)
+    padded = np.pad(pooled, ((0, 0), (0, 0), (4, 4)))
+    expected = np.stack([(padded[:, :, t:t + 9] * w).sum(axis=(1, 2)) for t in range(12)],
+                        axis=1) + b
+    got = att(x).numpy()
+    assert got.shape == (3, 1, 12, 1)
+    np.testing.assert_allclose(got[:, 0, :, 0], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_graph_conv_is_its_conv_then_the_per_hop_aggregation():
+    """The 1x1 conv to K groups of channels, then per hop the joints aggregated with A * edge,
+    summed over hops: written out here with numpy."""
+    from dataset.graphs import Graph
+    from model.layers import SpatialGraphConv
+    conv = SpatialGraphConv(6, 8, 2, True, True, Graph('ntu').A)
+    conv.edge.set_value(paddle.rand(conv.edge.shape) + 0.5)
+    conv.gcn.bias.set_value(paddle.randn([24]))
+    x = paddle.randn([2, 6, 10, 25])
+    w, b = conv.gcn.weight.numpy()[:, :, 0, 0], conv.gcn.bias.numpy()
+    y = np.einsum('oi,nitv->notv', w, x.numpy()) + b[:, None, None]
+    y = y.reshape(2, 3, 8, 10, 25)
+    adjacency = conv.A.numpy() * conv.edge.numpy()
+    expected = sum(y[:, k] @ adjacency[k] for k in range(3))
+    np.testing.assert_allclose(conv(x).numpy(), expected, rtol=1e-4, atol=1e-4)

@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
+from config import load_config
 from dataset.graphs import Graph
+from errors import UserError
 from initializer import build_model
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-from utils import UserError, load_config
 
 
 def _load(pretrained_dir, name, config_id):

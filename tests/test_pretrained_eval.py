@@ -7,7 +7,7 @@ import pytest
 
 import generator
 from commands import run_main
-from utils import load_config
+from config import load_config
 
 # (config, checkpoint, eval samples in that benchmark's split, expected top-1 correct)
 CASES = [('2001', 'xsub', 7, 6), ('2002', 'xview', 5, 5)]
@@ -36,33 +36,36 @@ def test_evaluate_published_checkpoint(tmp_path, real_skeleton_dir, pretrained_d
         assert name.startswith('S0') and '.' not in name
 
 
-def test_fast_model_gives_the_plain_forms_logits(real_skeleton_dir, pretrained_dir, monkeypatch):
-    """The published X-sub checkpoint on real files: the model as it runs (fast forms, folded
-    batch norms), as a GPU runs it (no C kernels, no CPU PyLayers) and in the seed's plain
-    forms agree within 1e-4."""
+@pytest.mark.parametrize('config_id,checkpoint,transform', [('2001', 'xsub', False),
+                                                             ('2002', 'xview', True)])
+def test_backend_and_folded_model_give_the_plain_logits(real_skeleton_dir, pretrained_dir,
+                                                        config_id, checkpoint, transform):
+    """A published checkpoint on the 12 real files: the plain model, the CPU backend on it, the
+    folded model and the backend on that agree within 1e-4."""
     import paddle
 
-    import reference_forms
+    import model
     from dataset.inputs import build_inputs
     from initializer import build_model
-    from model import fast_ops, native
+    from model import cpu_backend
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of
     from reader import load_sample
-    checkpoint_path = pretrained_dir / 'xsub.pdparams'
-    net, graph, data_shape, _ = build_model(load_config('2001'))
-    load_model_state(net, model_state_of(load_checkpoint(checkpoint_path)), checkpoint_path)
+    path = pretrained_dir / f'{checkpoint}.pdparams'
+    net, graph, data_shape, _ = build_model(load_config(config_id))
+    load_model_state(net, model_state_of(load_checkpoint(path)), path)
     net.eval()
-    paths = sorted(real_skeleton_dir.glob('*.skeleton'))[:4]
-    batch = np.stack([build_inputs(load_sample(path)[0][:, :data_shape[2]], 'JVB',
-                                   graph.connect_joint) for path in paths])
+    batch = paddle.to_tensor(np.stack([
+        build_inputs(load_sample(p, transform=transform)[0][:, :data_shape[2]], 'JVB',
+                     graph.connect_joint)
+        for p in sorted(real_skeleton_dir.glob('*.skeleton'))]))
+    folded = model.reparameterize(net)
     with paddle.no_grad():
-        fast = net(paddle.to_tensor(batch))[0].numpy()
-        with monkeypatch.context() as gpu_forms:
-            gpu_forms.setattr(native, '_library', lambda: None)
-            gpu_forms.setattr(fast_ops, '_on_cpu_in_dygraph', lambda x: False)
-            as_on_gpu = net(paddle.to_tensor(batch))[0].numpy()
-        with reference_forms.plain_model(monkeypatch):
-            plain = net(paddle.to_tensor(batch))[0].numpy()
-    np.testing.assert_allclose(fast, plain, rtol=0, atol=1e-4)
-    np.testing.assert_allclose(as_on_gpu, plain, rtol=0, atol=1e-4)
+        plain, folded_plain = net(batch)[0].numpy(), folded(batch)[0].numpy()
+        assert cpu_backend.install(net) and cpu_backend.install(folded)
+        backend, folded_backend = net(batch)[0].numpy(), folded(batch)[0].numpy()
+    for name, logits in [('backend', backend), ('folded', folded_plain),
+                         ('folded + backend', folded_backend)]:
+        np.testing.assert_allclose(logits, plain, rtol=0, atol=1e-4, err_msg=name)
     assert np.abs(plain).max() > 1   # real logits, not a vacuous match
+    labels = [int(p.name[-12:-9]) - 1 for p in sorted(real_skeleton_dir.glob('*.skeleton'))]
+    assert (plain.argmax(axis=1) == labels).sum() >= 11

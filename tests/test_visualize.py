@@ -11,11 +11,11 @@ from PIL import Image
 import main
 import visualizer
 from commands import run_main
+from config import load_config
 from dataset.ntu_feeder import NTU_Feeder
 from fake_data import tiny_config, write_generated_split
 from initializer import build_model
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-from utils import load_config
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 

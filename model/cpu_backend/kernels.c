@@ -19,7 +19,12 @@ cloned per instruction set, so one build serves any x86-64 machine. */
 #define VECTOR_CLONES
 #endif
 
-enum { ACT_IDENTITY = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_HARDSWISH = 3, ACT_SWISH = 4 };
+/* Activation codes come from the build (native.py's KERNEL_ACTIVATIONS, as -DACT_<NAME>=code),
+so that Python and C cannot disagree on them; 0 is the identity. */
+#if !defined(ACT_RELU) || !defined(ACT_RELU6) || !defined(ACT_HSWISH) || !defined(ACT_SWISH)
+#error "build through model/cpu_backend/native.py, which passes the activation codes"
+#endif
+#define ACT_IDENTITY 0
 
 /* ------------------------------------------------------------------ threads */
 typedef void (*range_fn)(void *args, long begin, long end);
@@ -88,7 +93,7 @@ static inline __attribute__((always_inline)) float activate(float x, int act) {
     switch (act) {
     case ACT_RELU: return x > 0.0f ? x : 0.0f;
     case ACT_RELU6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
-    case ACT_HARDSWISH: return x * (x < -3.0f ? 0.0f : (x > 3.0f ? 6.0f : x + 3.0f)) * (1.0f / 6.0f);
+    case ACT_HSWISH: return x * (x < -3.0f ? 0.0f : (x > 3.0f ? 6.0f : x + 3.0f)) * (1.0f / 6.0f);
     case ACT_SWISH: return x / (1.0f + exp_approx(-x));
     default: return x;
     }
@@ -99,7 +104,7 @@ static inline __attribute__((always_inline)) float activation_slope(float x, int
     switch (act) {
     case ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
     case ACT_RELU6: return x > 0.0f && x < 6.0f ? 1.0f : 0.0f;
-    case ACT_HARDSWISH:
+    case ACT_HSWISH:
         return x < -3.0f ? 0.0f : (x < 3.0f ? (2.0f * x + 3.0f) * (1.0f / 6.0f) : 1.0f);
     case ACT_SWISH: {
         float s = 1.0f / (1.0f + exp_approx(-x));
@@ -115,7 +120,7 @@ straight-line code that vectorises. */
     switch (act) { \
     case ACT_RELU: CALL(ACT_RELU); break; \
     case ACT_RELU6: CALL(ACT_RELU6); break; \
-    case ACT_HARDSWISH: CALL(ACT_HARDSWISH); break; \
+    case ACT_HSWISH: CALL(ACT_HSWISH); break; \
     case ACT_SWISH: CALL(ACT_SWISH); break; \
     default: CALL(ACT_IDENTITY); \
     }

@@ -1,4 +1,4 @@
-"""Operations the C kernels (model/kernels.c) run on the CPU in dygraph: a layer's epilogue in
+"""Operations the C kernels (kernels.c) run on the CPU in dygraph: a layer's epilogue in
 one pass, act(x + shift + residual) in eval and act(BN(x) + residual) in training, on (N, C, L)
 maps, with the joint attention's multiply folded in; the joint attention in training, its
 map never built; the two temporal convolutions, depthwise and full; and the input's split into
@@ -51,12 +51,6 @@ def batch_norm_act(x, bn, act=None, residual=None, input_bias=None):
     if residual is not None:
         y = y + residual
     return y if act is None else act(y)
-
-
-def batch_norm_affine(bn):
-    """An eval-mode BatchNorm as y = x * scale + shift, per channel."""
-    scale = bn.weight * paddle.rsqrt(bn._variance + bn._epsilon)
-    return scale, bn.bias - bn._mean * scale
 
 
 def depthwise_temporal_conv(x, weight, stride, pad):

@@ -3,8 +3,7 @@
 Paddle's CPU reductions and broadcasts are several times slower than matrix products, and its
 backward of a matmul or add with a broadcast operand sums the gradient with such a reduce. The
 forms here compute the same values; their backwards (PyLayer) sum with matrix products, and
-apply on the CPU in dygraph only, where they were measured: on a GPU and in static graphs
-(export) the plain operations run.
+apply on the CPU in dygraph only, where they were measured.
 """
 import paddle
 from paddle.autograd import PyLayer
@@ -39,21 +38,7 @@ def per_hop_matmul(x, adjacency):
     rank) or, with equal ranks, sums over the hops with a CPU reduce that makes it 2x slower."""
     if _on_cpu_in_dygraph(x):
         return _PerHopMatmul.apply(x, adjacency)
-    if paddle.in_dynamic_mode():   # equal ranks, or Paddle 3.3's backward fails
-        adjacency = adjacency.unsqueeze(0)
-    return paddle.matmul(x, adjacency)
-
-
-def reshaped_matmul_operand(x, shape):
-    """x.reshape(shape), to be a matmul's operand. In a static graph an identity transpose
-    follows: Paddle Inference's oneDNN fuses reshape -> transpose -> matmul into the matmul's
-    read of x, where a reshape alone copies the whole map (B0 10% faster); elsewhere (a GPU) it
-    costs one copy of x. Only for an x made by a matmul: on a convolution's output (oneDNN's
-    blocked layout) the fused read gives wrong values in Paddle 3.3, which test_infer would show."""
-    x = x.reshape(shape)
-    if paddle.in_dynamic_mode():
-        return x
-    return x.transpose(list(range(len(shape))))
+    return paddle.matmul(x, adjacency.unsqueeze(0))   # equal ranks, or Paddle 3.3's backward fails
 
 
 def add_bias(x, bias):

@@ -12,14 +12,18 @@ from pathlib import Path
 
 import numpy as np
 import paddle
-import paddle.nn as nn
 
-from utils import optional_c_library
+from c_build import optional_c_library
+from model.activations import ACTIVATIONS
 
 SOURCE = Path(__file__).with_name('kernels.c')
-FLAGS = ('-O3', '-fno-math-errno', '-fno-trapping-math', '-pthread')
-
-ACTIVATION_CODES = {type(None): 0, nn.ReLU: 1, nn.ReLU6: 2, nn.Hardswish: 3, nn.Swish: 4}
+# The activations kernels.c implements, by their act_type name (model/activations.py). Their
+# codes are given here only: the build passes each as -DACT_<NAME>=code. An activation not
+# listed runs Paddle's own operations (install() says so).
+KERNEL_ACTIVATIONS = ('relu', 'relu6', 'hswish', 'swish')
+_CODES = {ACTIVATIONS[name]: code for code, name in enumerate(KERNEL_ACTIVATIONS, 1)}
+FLAGS = ('-O3', '-fno-math-errno', '-fno-trapping-math', '-pthread') + tuple(
+    f'-DACT_{name.upper()}={code}' for code, name in enumerate(KERNEL_ACTIVATIONS, 1))
 
 _pointer, _long, _int = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 _SIGNATURES = {
@@ -62,12 +66,12 @@ def usable(*tensors):
 
 
 def activation_code(act):
-    """The kernels' code for an activation layer (None: identity), or None if they lack it."""
-    return ACTIVATION_CODES.get(type(act))
+    """The kernels' code for an activation layer (None: identity, 0), or None if they lack it."""
+    return 0 if act is None else _CODES.get(type(act))
 
 
 def threads():
-    """The cores Paddle's own CPU kernels were given (utils.set_cpu_threads)."""
+    """The cores Paddle's own CPU kernels were given (runtime.set_cpu_threads)."""
     try:
         return max(1, int(os.environ.get('OMP_NUM_THREADS', '')))
     except ValueError:
