@@ -1,10 +1,15 @@
-"""Deployment: run an exported EfficientGCN with Paddle Inference on raw skeletons or arrays.
+"""Deployment: run an exported EfficientGCN with Paddle Inference or ONNX Runtime on raw
+skeletons or arrays.
 
-Export first (`python main.py -c 2001 -ex -pp CKPT` writes CKPT's stem .json/.pdiparams/.yml), then
+Export first (`python main.py -c 2001 -ex -pp CKPT` writes CKPT's stem .json/.pdiparams/.yml and,
+with paddle2onnx installed, .onnx), then
 
     python infer.py --model_file xsub.json --skeleton S001C001P001R001A001.skeleton more_skeletons/
     python infer.py --model_file xsub.json --data_file eval_data.npy --label_file eval_label.pkl
     python infer.py --model_file xsub.json --benchmark            # speed on a random batch
+    python infer.py --model_file xsub.onnx --skeleton more_skeletons/   # ONNX Runtime
+
+A `.onnx` model file runs in ONNX Runtime, anything else in Paddle Inference.
 
 Everything needed to prepare the input as in training (inputs, num_frame, transform, bones) is
 read from the `<stem>.yml` beside the model file. Results go to stdout, one line per sample;
@@ -59,7 +64,9 @@ def build_parser():
         add(*names, type=str2bool, nargs='?', const=True, default=default, metavar='BOOL',
             help=help)
 
-    add('--model_file', required=True, help='exported <stem>.json or <stem>.pdmodel')
+    add('--model_file', required=True,
+        help='exported <stem>.json or <stem>.pdmodel (Paddle Inference) or <stem>.onnx '
+             '(ONNX Runtime)')
     add('--params_file', default=None, help='weights (default: the params_file of <stem>.yml)')
     add('--skeleton', nargs='+', default=None, metavar='PATH',
         help='raw NTU .skeleton files or folders of them')
@@ -75,7 +82,8 @@ def build_parser():
     add('--precision', choices=('fp32', 'fp16', 'int8'), default='fp32',
         help='fp16/int8 need TensorRT on a GPU')
     add_switch('--ir_optim', default=True, help='graph optimisation passes (default true)')
-    add_switch('--use_tensorrt', help='TensorRT subgraphs (GPU only)')
+    add_switch('--use_tensorrt', help='TensorRT subgraphs (GPU only; for .onnx the TensorRT '
+                                      'execution provider, where ONNX Runtime has it)')
     add_switch('--benchmark', help='print throughput and latency per batch after warm-up')
     return parser
 
@@ -118,7 +126,13 @@ def read_deploy_config(model_file):
     return deploy
 
 
+def is_onnx(model_file):
+    return Path(model_file).suffix == '.onnx'
+
+
 def params_path(args, deploy):
+    if is_onnx(args.model_file):   # the weights are inside the .onnx
+        return None
     path = Path(args.params_file) if args.params_file else \
         Path(args.model_file).parent / deploy['params_file']
     if not path.is_file():
@@ -375,6 +389,64 @@ class Runner:
         return self.output.copy_to_cpu()
 
 
+class OnnxRunner:
+    """An ONNX Runtime session fed through the model's `data` input; returns the logits. On a
+    GPU the CUDA provider (TensorRT's first with --use_tensorrt), where the installed runtime
+    has them; on the CPU cpu_threads threads, as Paddle Inference is given."""
+
+    def __init__(self, args, model_file, cpu_threads):
+        try:
+            import onnxruntime
+        except ImportError:
+            raise InferError(f'{model_file} is an ONNX model: install ONNX Runtime with '
+                             '`pip install onnxruntime` (onnxruntime-gpu for GPUs)') from None
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = cpu_threads
+        options.log_severity_level = 3   # errors only: its warnings would go to stdout
+        providers = self.providers(args, onnxruntime.get_available_providers())
+        try:
+            self.session = onnxruntime.InferenceSession(str(model_file), options,
+                                                        providers=providers)
+        except Exception as e:   # onnxruntime raises its own kinds on a bad file
+            raise InferError(f'cannot load model {model_file}: {one_line(e)}') from None
+        inputs = [i.name for i in self.session.get_inputs()]
+        if inputs != ['data']:
+            raise InferError(f'model {model_file} takes inputs {inputs}, not one named "data": '
+                             'export it with `python main.py -c ID -ex -pp CKPT`')
+        self.provider = self.session.get_providers()[0]
+
+    @staticmethod
+    def providers(args, available):
+        wanted = ['CPUExecutionProvider']
+        if args.use_gpu:
+            wanted.insert(0, 'CUDAExecutionProvider')
+            if args.use_tensorrt:
+                wanted.insert(0, 'TensorrtExecutionProvider')
+        missing = [p for p in wanted if p not in available]
+        if missing:
+            notice(f'this ONNX Runtime has no {", ".join(missing)}: running on '
+                   f'{", ".join(p for p in wanted if p in available)}')
+        elif args.use_tensorrt and not args.use_gpu:
+            notice('--use_tensorrt needs --use-gpu; running on the CPU')
+        return [p for p in wanted if p in available]
+
+    def __call__(self, batch):
+        try:
+            return self.session.run(None, {'data': np.ascontiguousarray(batch, np.float32)})[0]
+        except Exception as e:
+            raise InferError(f'inference failed on a batch of shape {list(batch.shape)}: '
+                             f'{one_line(e)}') from None
+
+
+def make_runner(args, params_file, cpu_threads):
+    """ONNX Runtime for a .onnx model file, Paddle Inference for the others."""
+    if is_onnx(args.model_file):
+        return OnnxRunner(args, args.model_file, cpu_threads)
+    import_paddle()
+    return Runner(inference_config(args, args.model_file, params_file, cpu_threads),
+                  args.model_file)
+
+
 # ---------------------------------------------------------------- results
 def top_k(probs, k):
     return np.argsort(-probs, axis=1, kind='stable')[:, :k]
@@ -439,7 +511,9 @@ def run_benchmark(runner, batch, describe):
           f'{BENCHMARK_WARMUP} warm-up; min {1000 * times.min():.1f} ms)')
 
 
-def describe_run(args, cpu_threads):
+def describe_run(args, cpu_threads, runner):
+    if isinstance(runner, OnnxRunner):
+        return f'ONNX Runtime, {runner.provider}, {cpu_threads} CPU threads'
     if args.use_gpu and gpu_available():
         return f'GPU{", TensorRT " + args.precision if args.use_tensorrt else ""}'
     return (f'CPU, {cpu_threads} threads, oneDNN {"on" if args.enable_mkldnn else "off"}, '
@@ -487,9 +561,7 @@ def run(args):
     failures = []
     batches = open_batches(args, deploy, failures)   # data errors surface before paddle loads
     cpu_threads = configure_threads(args.cpu_threads)
-    import_paddle()
-    runner = Runner(inference_config(args, args.model_file, params_file, cpu_threads),
-                    args.model_file)
+    runner = make_runner(args, params_file, cpu_threads)
     first = None
     if batches is not None:
         names, logits, labels, first = predict(runner, batches)
@@ -503,7 +575,7 @@ def run(args):
         if first is None:
             first = np.random.RandomState(0).standard_normal(
                 [args.batch_size] + deploy['input_shape'][1:]).astype(np.float32)
-        run_benchmark(runner, full_batch(first, args.batch_size), describe_run(args, cpu_threads))
+        run_benchmark(runner, full_batch(first, args.batch_size), describe_run(args, cpu_threads, runner))
 
 
 def main(argv=None):

@@ -18,7 +18,7 @@ from dataset import dataset_args_of
 from dataset.ntu_actions import class_names
 from errors import UserError
 
-from . import paddle_forms
+from . import onnx_file, paddle_forms
 
 logger = logging.getLogger(__name__)
 EXPORT_TOLERANCE = 1e-4
@@ -55,41 +55,64 @@ def saved_model_file(stem):
     raise UserError(f'paddle.jit.save wrote no model file next to {stem}')
 
 
-def check_round_trip(reference, stem, data_shape, batch_size=2):
-    """The saved program must give the dygraph model's logits on a random batch."""
+def check_round_trip(reference, saved, name, data_shape, batch_size=2):
+    """saved(x) (an exported model run on a numpy batch) must give the dygraph model's logits
+    on a random batch; returns the largest difference."""
     x = paddle.randn([batch_size] + list(data_shape))
     with paddle.no_grad():
         expected = reference(x)[0].numpy()
-        loaded = paddle.jit.load(str(stem))
-        loaded.eval()
-        got = loaded(x)
-    got = (got[0] if isinstance(got, (list, tuple)) else got).numpy()
-    difference = float(np.abs(got - expected).max())
+    difference = float(np.abs(saved(x.numpy()) - expected).max())
     if not difference <= EXPORT_TOLERANCE:
-        raise UserError(f'exported model {stem} differs from the dygraph model by {difference:.2e} '
+        raise UserError(f'exported model {name} differs from the dygraph model by {difference:.2e} '
                         f'(tolerance {EXPORT_TOLERANCE})')
     return difference
 
 
+def paddle_program(stem):
+    """The saved static program as a function of a numpy batch."""
+    loaded = paddle.jit.load(str(stem))
+    loaded.eval()
+
+    def run(x):
+        with paddle.no_grad():
+            got = loaded(paddle.to_tensor(x))
+        return (got[0] if isinstance(got, (list, tuple)) else got).numpy()
+    return run
+
+
 def export(processor):
+    """<stem>.json/.pdiparams (Paddle Inference, its forms), <stem>.onnx (the plain forms, when
+    paddle2onnx and ONNX Runtime are installed) and <stem>.yml; each checked against the
+    dygraph model."""
     cfg = processor.cfg
     checkpoint_path = cfg['pretrained_path']
     processor.load_pretrained()
+    stem = Path(checkpoint_path).with_suffix('')
+    data_shape, reference = processor.data_shape, processor.eval_model()
+    plain = LogitsOnly(model_zoo.reparameterize(processor.net, merge_residual_conv=False))
     net = model_zoo.reparameterize(processor.net, merge_residual_conv=False)
     paddle_forms.install(net)
-    stem = Path(checkpoint_path).with_suffix('')
     deploy = LogitsOnly(net)
     deploy.eval()
-    spec = paddle.static.InputSpec([None] + list(processor.data_shape), 'float32', 'data')
+    spec = paddle.static.InputSpec([None] + list(data_shape), 'float32', 'data')
     paddle.jit.save(deploy, str(stem), input_spec=[spec])
     model_file = saved_model_file(stem)
     params_file = stem.with_suffix('.pdiparams')
-    config = inference_config(cfg, processor.data_shape, processor.num_class, processor.graph,
+    config = inference_config(cfg, data_shape, processor.num_class, processor.graph,
                               model_file.name, params_file.name)
     with open(stem.with_suffix('.yml'), 'w') as f:
         yaml.safe_dump(config, f, sort_keys=False)
-    difference = check_round_trip(processor.eval_model(), stem, processor.data_shape)
+    difference = check_round_trip(reference, paddle_program(stem), model_file, data_shape)
     logger.info('Exported %s and %s (inference config %s); saved model matches the dygraph '
                 'model within %.1e (max difference %.2e)', model_file, params_file,
                 stem.with_suffix('.yml'), EXPORT_TOLERANCE, difference)
-    return model_file, params_file, stem.with_suffix('.yml')
+    written = [model_file, params_file, stem.with_suffix('.yml')]
+    onnx_path = onnx_file.write_onnx(plain, stem.with_suffix('.onnx'), data_shape)
+    if onnx_path is not None:
+        difference = check_round_trip(reference, lambda x: onnx_file.onnx_logits(onnx_path, x),
+                                      onnx_path, data_shape)
+        logger.info('Exported %s (opset %d); in ONNX Runtime it matches the dygraph model '
+                    'within %.1e (max difference %.2e)', onnx_path, onnx_file.OPSET,
+                    EXPORT_TOLERANCE, difference)
+        written.append(onnx_path)
+    return written

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
+import yaml
 
 import initializer
 from commands import run_main, run_python
@@ -24,12 +25,30 @@ SMALL = ['dataset_args.ntu.num_frame=32']   # a few-second model for round trips
 
 # ---------------------------------------------------------------- helpers
 def export(checkpoint, config_id, overrides=()):
-    """main.py -ex; returns the exported model file written beside the checkpoint."""
+    """main.py -ex; returns the exported Paddle model file written beside the checkpoint (the
+    .onnx, when written, beside it too)."""
     sets = [arg for override in overrides for arg in ('--set', override)]
     result = run_main('-c', config_id, '-ex', '-pp', checkpoint, '-g', *sets)
     assert result.returncode == 0, result.stderr[-3000:]
     stem = Path(checkpoint).with_suffix('')
     return next(stem.with_suffix(s) for s in ('.json', '.pdmodel') if stem.with_suffix(s).is_file())
+
+
+def onnx_file_of(model_file):
+    """The .onnx that -ex wrote beside a Paddle model file; skips where the ONNX packages are
+    absent (requirements.txt installs them)."""
+    pytest.importorskip('paddle2onnx', reason='pip install paddle2onnx onnxruntime')
+    pytest.importorskip('onnxruntime', reason='pip install paddle2onnx onnxruntime')
+    path = Path(model_file).with_suffix('.onnx')
+    assert path.is_file(), 'main.py -ex wrote no .onnx although paddle2onnx is installed'
+    return path
+
+
+RUNTIMES = ['paddle', 'onnx']
+
+
+def model_file_for(runtime, model_file):
+    return onnx_file_of(model_file) if runtime == 'onnx' else model_file
 
 
 def infer(model_file, *args):
@@ -98,9 +117,15 @@ def true_labels(files):
 
 
 # ---------------------------------------------------------------- published checkpoints
+@pytest.fixture(scope='module')
+def exported_xsub(pretrained_dir, tmp_path_factory):
+    return export_pretrained(pretrained_dir, tmp_path_factory.mktemp('xsub'), 'xsub', '2001')
+
+
+@pytest.mark.parametrize('runtime', RUNTIMES)
 def test_xsub_on_real_skeletons_gives_the_dygraph_logits_at_batch_1_and_5(
-        pretrained_dir, real_skeleton_dir, tmp_path):
-    model_file = export_pretrained(pretrained_dir, tmp_path, 'xsub', '2001')
+        exported_xsub, pretrained_dir, real_skeleton_dir, tmp_path, runtime):
+    model_file = model_file_for(runtime, exported_xsub)
     files = sorted(real_skeleton_dir.glob('*.skeleton'))
     assert len(files) == 12
     names = [f.name.split('.')[0] for f in files]
@@ -119,6 +144,10 @@ def test_xsub_on_real_skeletons_gives_the_dygraph_logits_at_batch_1_and_5(
         preds = [results[name]['pred'] for name in names]
         assert sum(p == y for p, y in zip(preds, true_labels(files))) == 11
         assert 'Top-1 accuracy: 11/12' in result.stdout
+    if runtime == 'onnx':
+        benchmark = infer(model_file, '--benchmark', '--batch-size', 2)
+        assert benchmark.returncode == 0, benchmark.stderr
+        assert 'ONNX Runtime, CPUExecutionProvider' in benchmark.stdout
 
 
 def test_xview_on_real_skeletons_is_12_of_12(pretrained_dir, real_skeleton_dir, tmp_path):
@@ -135,23 +164,43 @@ def test_xview_on_real_skeletons_is_12_of_12(pretrained_dir, real_skeleton_dir, 
 # ---------------------------------------------------------------- export round trip
 @pytest.mark.parametrize('layer_type', ['Basic', 'Bottleneck', 'Sep', 'SG'])
 def test_export_round_trip_of_a_random_small_model(layer_type, tmp_path):
+    """The Paddle Inference and the ONNX Runtime files, through infer.py."""
     overrides = [f'model_args.layer_type={layer_type}'] + SMALL
     cfg = apply_overrides(load_config('2001'), overrides)
     net, graph = random_checkpoint(cfg, tmp_path / 'random.pdparams')
     model_file = export(tmp_path / 'random.pdparams', '2001', overrides)
     data = np.random.RandomState(1).normal(0, 0.5, (3, 3, 300, 25, 2)).astype(np.float32)
     data_file, label_file, names = write_data_file(tmp_path, data, [0, 7, 59])
-    output = tmp_path / 'out.json'
-    # batch 2 over 3 samples: a full batch and a short one through the free batch dimension
-    result = infer(model_file, '--data_file', data_file, '--label_file', label_file,
-                   '--batch-size', 2, '--output', output)
-    assert result.returncode == 0, result.stderr
     expected = dygraph_logits(net, np.stack([build_inputs(x[:, :32], 'JVB', graph.connect_joint)
                                              for x in data]))
-    got, results = logits_of(output, names)
-    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
-    assert 'Top-1 accuracy:' in result.stdout and '/3 (' in result.stdout
-    check_output_entry(results[names[0]], expected[0])
+    for runtime in RUNTIMES:
+        output = tmp_path / f'out_{runtime}.json'
+        # batch 2 over 3 samples: a full batch and a short one through the free batch dimension
+        result = infer(model_file_for(runtime, model_file), '--data_file', data_file,
+                       '--label_file', label_file, '--batch-size', 2, '--output', output)
+        assert result.returncode == 0, result.stderr
+        got, results = logits_of(output, names)
+        np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4, err_msg=runtime)
+        assert 'Top-1 accuracy:' in result.stdout and '/3 (' in result.stdout
+        check_output_entry(results[names[0]], expected[0])
+
+
+@pytest.mark.parametrize('att_type', ['stja', 'pa', 'ca', 'fa', 'ja'])
+def test_onnx_round_trip_of_every_attention_type(att_type, tmp_path):
+    """The plain forms of the folded model through paddle2onnx, in ONNX Runtime, as -ex writes
+    them (in this process: the converter and runtime are the same)."""
+    pytest.importorskip('paddle2onnx', reason='pip install paddle2onnx onnxruntime')
+    pytest.importorskip('onnxruntime', reason='pip install paddle2onnx onnxruntime')
+    import model
+    from exporter import LogitsOnly, onnx_file
+    cfg = apply_overrides(load_config('2001'), [f'model_args.att_type={att_type}'] + SMALL)
+    paddle.seed(0)
+    net, _ = dygraph_model(cfg)
+    deploy = LogitsOnly(model.reparameterize(net, merge_residual_conv=False))
+    path = onnx_file.write_onnx(deploy, tmp_path / 'small.onnx', [3, 6, 32, 25, 2])
+    x = np.random.RandomState(0).standard_normal((3, 3, 6, 32, 25, 2)).astype(np.float32)
+    np.testing.assert_allclose(onnx_file.onnx_logits(path, x), dygraph_logits(net, x),
+                               atol=1e-4, rtol=1e-4)
 
 
 def check_output_entry(entry, logits):
@@ -203,14 +252,38 @@ def test_malformed_skeleton_is_reported_and_the_others_processed(small_model, tm
     assert alone.returncode == 1 and 'no sample could be processed' in alone.stderr
 
 
-def test_data_file_that_does_not_fit_is_a_one_line_error(small_model, tmp_path):
+@pytest.mark.parametrize('runtime', RUNTIMES)
+def test_data_file_that_does_not_fit_is_a_one_line_error(small_model, tmp_path, runtime):
+    model_file = model_file_for(runtime, small_model)
     wrong_joints = tmp_path / 'joints_data.npy'
     np.save(wrong_joints, np.zeros((2, 3, 300, 24, 2), np.float32))
-    assert_one_line_error(infer(small_model, '--data_file', wrong_joints),
+    assert_one_line_error(infer(model_file, '--data_file', wrong_joints),
                           'joints_data.npy', 'does not fit')
     too_short = tmp_path / 'short_data.npy'
     np.save(too_short, np.zeros((2, 3, 16, 25, 2), np.float32))
-    assert_one_line_error(infer(small_model, '--data_file', too_short), 'short_data.npy', 'T >= 32')
+    assert_one_line_error(infer(model_file, '--data_file', too_short), 'short_data.npy', 'T >= 32')
+
+
+def test_bad_onnx_files_are_one_line_errors(small_model, tmp_path):
+    """A corrupt .onnx, one without its .yml, and one whose graph does not take the input the
+    .yml promises."""
+    onnx_model = onnx_file_of(small_model)
+    skeletons = write_synthetic_dataset(tmp_path / 'sk', actions=(1,), samples_per_action=1)
+    corrupt = tmp_path / 'corrupt.onnx'
+    corrupt.write_bytes(b'not an onnx file')
+    (tmp_path / 'corrupt.yml').write_text(small_model.with_suffix('.yml').read_text())
+    assert_one_line_error(infer(corrupt, '--skeleton', *skeletons), 'cannot load model',
+                          'corrupt.onnx')
+    alone = tmp_path / 'alone.onnx'
+    alone.write_bytes(onnx_model.read_bytes())
+    assert_one_line_error(infer(alone, '--skeleton', *skeletons), 'alone.yml')
+    misfit = tmp_path / 'misfit.onnx'   # the .yml of a model with other frames
+    misfit.write_bytes(onnx_model.read_bytes())
+    deploy = yaml.safe_load(small_model.with_suffix('.yml').read_text())
+    deploy.update(num_frame=48, input_shape=[-1, 3, 6, 48, 25, 2])
+    (tmp_path / 'misfit.yml').write_text(yaml.safe_dump(deploy))
+    assert_one_line_error(infer(misfit, '--skeleton', *skeletons), 'inference failed',
+                          'shape [1, 3, 6, 48, 25, 2]')
 
 
 def test_benchmark_with_gpu_asked_on_a_cpu_build_and_onednn(small_model):

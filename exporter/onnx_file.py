@@ -1,0 +1,72 @@
+"""<stem>.onnx beside the Paddle Inference files: the folded model in its own (plain) forms,
+saved as a static graph, converted by paddle2onnx, and checked in ONNX Runtime.
+
+The plain forms, not paddle_forms: those are shaped for oneDNN's fusions (and one of its
+reshapes fails ONNX Runtime's shape inference), while the plain graph is what ONNX Runtime and
+TensorRT optimise themselves. Both packages are optional: without them -ex logs what to install
+and writes the Paddle files as before.
+"""
+import contextlib
+import io
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import paddle
+
+from errors import UserError
+
+logger = logging.getLogger(__name__)
+OPSET = 13
+INSTALL = 'pip install paddle2onnx onnxruntime'
+
+
+def converter_and_runtime():
+    """(paddle2onnx, onnxruntime), or None with a log line naming what is missing."""
+    missing = []
+    modules = []
+    for name in ('paddle2onnx', 'onnxruntime'):
+        try:
+            modules.append(__import__(name))
+        except ImportError:
+            missing.append(name)
+    if missing:
+        logger.info('Not writing the .onnx model: %s not installed (%s)', ' and '.join(missing),
+                    INSTALL)
+        return None
+    return modules
+
+
+def write_onnx(deploy, path, data_shape, opset=OPSET):
+    """Convert `deploy` (a Layer returning the logits) into the ONNX file `path`, free batch."""
+    converter_runtime = converter_and_runtime()
+    if converter_runtime is None:
+        return None
+    paddle2onnx, _ = converter_runtime
+    spec = paddle.static.InputSpec([None] + list(data_shape), 'float32', 'data')
+    with tempfile.TemporaryDirectory() as folder:
+        stem = Path(folder) / 'plain'
+        paddle.jit.save(deploy, str(stem), input_spec=[spec])
+        model_file = next(stem.with_suffix(s) for s in ('.json', '.pdmodel')
+                          if stem.with_suffix(s).is_file())
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):   # its progress notes
+                paddle2onnx.export(str(model_file), str(stem.with_suffix('.pdiparams')),
+                                   save_file=str(path), opset_version=opset,
+                                   enable_onnx_checker=True, verbose=False)
+        except Exception as e:   # the converter raises many kinds on an op it lacks
+            raise UserError(f'paddle2onnx could not convert the model to {path}: '
+                            f'{str(e).splitlines()[0] if str(e) else type(e).__name__}') from None
+    return path
+
+
+def onnx_logits(path, x, threads=None):
+    """Logits of the ONNX file on batch x, in ONNX Runtime on the CPU."""
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(str(path), options,
+                                           providers=['CPUExecutionProvider'])
+    return session.run(None, {'data': np.ascontiguousarray(x, np.float32)})[0]

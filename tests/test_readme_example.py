@@ -1,0 +1,41 @@
+"""The README's worked example: an attention type added to model/attentions.py alone trains on
+the demo at once, evaluates and exports."""
+import re
+import shutil
+import subprocess
+import sys
+
+from config import REPO_DIR
+
+IGNORED = shutil.ignore_patterns('.git', 'data', 'workdir', '__pycache__')
+
+
+def readme_attention_code():
+    text = (REPO_DIR / 'README.md').read_text()
+    section = text.split('### Adding an attention type')[1]
+    return re.search(r'```python\n(.*?)```', section, re.S).group(1)
+
+
+def test_an_attention_added_to_model_alone_trains_on_the_demo(tmp_path):
+    tree = tmp_path / 'repo'
+    shutil.copytree(REPO_DIR, tree, ignore=IGNORED)
+    with open(tree / 'model' / 'attentions.py', 'a') as f:
+        f.write('\n\n' + readme_attention_code())
+    work = tmp_path / 'work'
+    sets = [f'work_dir={work}', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
+            f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}', 'model_args.att_type=ga',
+            'scheduler_args.cosine.max_epoch=2']
+    command = [sys.executable, 'main.py', '-c', '1001', '-np']
+    for assignment in sets:
+        command += ['--set', assignment]
+    result = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=900,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'Epoch: 2/2, Training accuracy' in result.stdout
+    assert 'Top-1 accuracy' in result.stdout and 'Finished training' in result.stdout
+    best = next(work.glob('*/*/best.pdparams'))
+    exported = subprocess.run(command + ['-ex', '-pp', str(best), '-g'], cwd=tree,
+                              capture_output=True, text=True, timeout=900,
+                              stdin=subprocess.DEVNULL)
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    assert 'saved model matches the dygraph model' in exported.stdout
