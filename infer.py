@@ -400,9 +400,10 @@ class OnnxRunner:
         except ImportError:
             raise InferError(f'{model_file} is an ONNX model: install ONNX Runtime with '
                              '`pip install onnxruntime` (onnxruntime-gpu for GPUs)') from None
+        onnxruntime.set_default_logger_severity(3)   # errors only: stdout holds the results
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = cpu_threads
-        options.log_severity_level = 3   # errors only: its warnings would go to stdout
+        options.log_severity_level = 3
         providers = self.providers(args, onnxruntime.get_available_providers())
         try:
             self.session = onnxruntime.InferenceSession(str(model_file), options,
@@ -575,7 +576,8 @@ def run(args):
         if first is None:
             first = np.random.RandomState(0).standard_normal(
                 [args.batch_size] + deploy['input_shape'][1:]).astype(np.float32)
-        run_benchmark(runner, full_batch(first, args.batch_size), describe_run(args, cpu_threads, runner))
+        run_benchmark(runner, full_batch(first, args.batch_size),
+                      describe_run(args, cpu_threads, runner))
 
 
 def main(argv=None):

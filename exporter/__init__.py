@@ -4,7 +4,8 @@ Next to the checkpoint `<stem>.pdparams` it writes `<stem>.json` (or `.pdmodel`)
 and `<stem>.yml`, so that infer.py needs only the model file to match training. The graph is the
 re-parameterised model (batch norms folded) in the forms of paddle_forms.py, which Paddle
 Inference's oneDNN runs fastest; its residual 1x1 convs stay convs (oneDNN fuses them with their
-add; as an identity hop of the graph conv they were 3% slower).
+add; as an identity hop of the graph conv they were 3% slower). The .onnx is the folded model in
+its own forms, the residual convs merged (onnx_file.py).
 """
 import logging
 from pathlib import Path
@@ -89,7 +90,7 @@ def export(processor):
     processor.load_pretrained()
     stem = Path(checkpoint_path).with_suffix('')
     data_shape, reference = processor.data_shape, processor.eval_model()
-    plain = LogitsOnly(model_zoo.reparameterize(processor.net, merge_residual_conv=False))
+    plain = LogitsOnly(model_zoo.reparameterize(processor.net))
     net = model_zoo.reparameterize(processor.net, merge_residual_conv=False)
     paddle_forms.install(net)
     deploy = LogitsOnly(net)

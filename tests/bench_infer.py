@@ -1,6 +1,11 @@
-"""CPU throughput of Paddle Inference, with and without oneDNN, against dygraph eval (one run).
+"""CPU throughput of Paddle Inference (with and without oneDNN) and ONNX Runtime against dygraph
+eval, in one run.
 
     python tests/bench_infer.py [--batch-size 16] [--rounds 5] [--warmup 2]
+
+ONNX Runtime runs our exported .onnx and, where PyTorch is installed, the same architecture and
+weights exported from PyTorch (tests/torch_mirror.py, torch.onnx.export in a child process, so
+that this one never loads torch).
 
 The model is EfficientGCN-B0 (config 2001, 288 frames): the published X-sub checkpoint when the
 shared folder is beside the repository, random weights otherwise (speed does not depend on them).
@@ -41,7 +46,7 @@ import numpy as np  # noqa: E402
 import infer  # noqa: E402
 from benchmark_basics import FORWARD_GFLOP, gemm_gflops, one_thread_gemm_gflops, \
     timed  # noqa: E402
-from commands import run_main  # noqa: E402
+from commands import run_main, run_python  # noqa: E402
 
 
 def parse_args():
@@ -84,6 +89,47 @@ def inference_engine(model_file, batch_size, mkldnn):
     config = infer.inference_config(args, model_file, model_file.with_suffix('.pdiparams'),
                                     NUM_CORES)
     return infer.Runner(config, model_file)
+
+
+def onnx_engine(model_file, batch_size):
+    """infer.py's ONNX Runtime session, from the same flags a user would give."""
+    args = infer.build_parser().parse_args([
+        '--model_file', str(model_file), '--batch-size', str(batch_size),
+        '--cpu_threads', str(NUM_CORES)])
+    return infer.OnnxRunner(args, model_file, NUM_CORES)
+
+
+TORCH_EXPORT = """
+import sys
+sys.path[:0] = [{repo!r}, {tests!r}]
+import numpy as np, paddle, torch
+from config import load_config
+from initializer import build_model
+from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+from torch_mirror import TorchEfficientGCN
+net = build_model(load_config({config!r}))[0]
+load_model_state(net, model_state_of(load_checkpoint({checkpoint!r})), 'checkpoint')
+net.eval()
+x = torch.zeros([2, 3, 6, 288, 25, 2])
+torch.onnx.export(TorchEfficientGCN(net).eval(), (x,), {path!r}, input_names=['data'],
+                  output_names=['logits'], dynamic_axes={{'data': {{0: 'n'}}}}, opset_version=13,
+                  dynamo=False)
+"""
+
+
+def torch_onnx_file(checkpoint, folder):
+    """The same B0 and weights exported from PyTorch, or None (with a line) without PyTorch."""
+    import importlib.util
+    if importlib.util.find_spec('torch') is None:
+        print('PyTorch is not installed: no row for its ONNX export (pip install torch)')
+        return None
+    path = Path(folder) / 'torch_b0.onnx'
+    code = TORCH_EXPORT.format(repo=str(REPO), tests=str(REPO / 'tests'), config=CONFIG,
+                               checkpoint=str(checkpoint), path=str(path))
+    result = run_python('-c', code, timeout=None)
+    if result.returncode != 0:
+        sys.exit(f'the PyTorch export failed:\n{result.stderr[-2000:]}')
+    return path
 
 
 def dygraph_engine(checkpoint):
@@ -200,6 +246,15 @@ def main():
             'Paddle Inference, oneDNN on (default)': inference_engine(model_file, args.batch_size,
                                                                       True),
         }
+        onnx_model = model_file.with_suffix('.onnx')
+        if onnx_model.is_file():
+            engines['ONNX Runtime, our .onnx'] = onnx_engine(onnx_model, args.batch_size)
+        else:
+            print('no .onnx was exported (pip install paddle2onnx onnxruntime): no ONNX rows')
+        torch_model = torch_onnx_file(checkpoint, folder) if onnx_model.is_file() else None
+        if torch_model is not None:
+            engines['ONNX Runtime, PyTorch-exported B0'] = onnx_engine(torch_model,
+                                                                      args.batch_size)
         batch = np.random.RandomState(0).standard_normal(
             (args.batch_size, 3, 6, 288, 25, 2)).astype(np.float32)
         print(f'EfficientGCN-B0 (config {CONFIG}, {weights}), batch {args.batch_size} x 288 '

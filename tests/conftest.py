@@ -17,7 +17,7 @@ def _need(path):
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def real_skeleton_dir():
     """The 12 real NTU RGB+D 60 .skeleton files."""
     return _need(SHARED / 'ntu' / 'skeletons')
@@ -28,7 +28,7 @@ def missing_list_ntu60():
     return _need(SHARED / 'ntu' / 'NTU_RGBD_samples_with_missing_skeletons.txt')
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def pretrained_dir():
     """The published B0 checkpoints (xsub.pdparams, xview.pdparams)."""
     return _need(SHARED / 'pretrained')

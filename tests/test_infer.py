@@ -196,7 +196,7 @@ def test_onnx_round_trip_of_every_attention_type(att_type, tmp_path):
     cfg = apply_overrides(load_config('2001'), [f'model_args.att_type={att_type}'] + SMALL)
     paddle.seed(0)
     net, _ = dygraph_model(cfg)
-    deploy = LogitsOnly(model.reparameterize(net, merge_residual_conv=False))
+    deploy = LogitsOnly(model.reparameterize(net))
     path = onnx_file.write_onnx(deploy, tmp_path / 'small.onnx', [3, 6, 32, 25, 2])
     x = np.random.RandomState(0).standard_normal((3, 3, 6, 32, 25, 2)).astype(np.float32)
     np.testing.assert_allclose(onnx_file.onnx_logits(path, x), dygraph_logits(net, x),
