@@ -52,13 +52,15 @@ def generate(cfg, progress=True):
     'out_dir': path}."""
     benchmark, args = _dataset_settings(cfg)
     folders = _source_folders(args, benchmark)
-    ignored_names = _ignore_list(args.get('ignore_list'))
-    splits, bad_names, num_ignored = _assign_splits(folders, ignored_names, benchmark)
+    ignored_names = _ignore_list(ignore_list_path(args.get('ignore_list'), benchmark))
+    splits, bad_names, ignored = _assign_splits(folders, ignored_names, benchmark)
+    num_ignored = sum(len(paths) for paths in ignored.values())
     out_dir = _output_folder(args, benchmark)
     _remove_old_outputs(out_dir)
 
     summary = {'bad_names': len(bad_names), 'ignored': num_ignored, 'out_dir': str(out_dir)}
-    skipped = list(bad_names)
+    skipped = list(bad_names) + [(path, IGNORED_REASON) for phase in PHASES
+                                 for path in ignored[phase]]
     with _pool(args.get('num_workers')) as pool:
         for phase in PHASES:
             kept, phase_skipped = _write_split(pool, splits[phase], out_dir, phase,
@@ -123,6 +125,22 @@ def _has_skeletons(folder):
         return any(e.name.endswith('.skeleton') for e in entries)
 
 
+IGNORE_LISTS = Path(__file__).resolve().parent / 'dataset' / 'ignore_lists'
+IGNORED_REASON = "on NTU's list of samples with missing skeletons (dataset_args.ntu.ignore_list)"
+
+
+def ignore_list_path(setting, benchmark):
+    """dataset_args.ntu.ignore_list: empty means NTU's own list for the benchmark (NTU-60's 302
+    samples; for NTU-120 benchmarks the 535, which include them), as the official generator
+    always applies; `none` applies none; anything else is the path of a list."""
+    if setting is None or setting == '':
+        name = 'NTU_RGBD120' if uses_ntu120(benchmark) else 'NTU_RGBD'
+        return IGNORE_LISTS / f'{name}_samples_with_missing_skeletons.txt'
+    if str(setting).lower() == 'none':
+        return None
+    return setting
+
+
 def _ignore_list(path):
     """Sample names in NTU's missing-skeleton list: a short header, then one name per line."""
     if not path:
@@ -154,32 +172,35 @@ def _remove_old_outputs(out_dir):
 
 def _assign_splits(folders, ignored_names, benchmark):
     """Per phase, (path, label) of the .skeleton files sorted by file name. Files with a bad
-    name come back as (path, reason); files named in the ignore list are only counted."""
+    name come back as (path, reason); files named in the ignore list as their paths per
+    phase."""
     files = sorted((entry.name, folder) for folder in folders
                    for entry in os.scandir(folder)
                    if entry.name.endswith('.skeleton') and entry.is_file())
     splits = {phase: [] for phase in PHASES}
-    bad_names, num_ignored = [], 0
+    ignored = {phase: [] for phase in PHASES}
+    bad_names = []
     classes = num_classes(benchmark)
     for name, folder in files:
         path = os.path.join(folder, name)
-        if name[:-len('.skeleton')] in ignored_names:
-            num_ignored += 1
-            continue
         try:
             fields = parse_name(name)
         except SampleNameError as e:
             bad_names.append(_skip(path, str(e)))
             continue
+        phase = 'train' if is_training(fields, benchmark) else 'eval'
+        if name[:-len('.skeleton')] in ignored_names:
+            ignored[phase].append(path)
+            continue
         if fields['action'] > classes:
             bad_names.append(_skip(path, f'action {fields["action"]} is not one of the '
                                          f'{classes} classes of {benchmark}'))
             continue
-        phase = 'train' if is_training(fields, benchmark) else 'eval'
         splits[phase].append((path, fields['action'] - 1))
-    if num_ignored:
-        logger.info('left out %d files named in the ignore list', num_ignored)
-    return splits, bad_names, num_ignored
+    if ignored_names:
+        logger.info('ignored %d train and %d eval samples named in the ignore list '
+                    '(listed in skipped.txt)', len(ignored['train']), len(ignored['eval']))
+    return splits, bad_names, ignored
 
 
 def _skip(path, reason):

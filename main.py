@@ -33,6 +33,8 @@ def build_parser():
     add('-ex', '--extract', action='store_true', help='export the checkpoint given by -pp for inference')
     add('-v', '--visualize', action='store_true', help='draw confusion matrix, accuracy and CAM pictures')
     add('-gd', '--generate_data', action='store_true', help='turn raw .skeleton files into arrays')
+    add('-pf', '--profile', action='store_true',
+        help="print the model's parameters and multiply-adds per sample (needs no data)")
     # Visualisation
     add('-vc', '--visualization_class', type=int, default=None, help='class for CAM: 1-based NTU action number (0: the true class)')
     add('-vs', '--visualization_sample', type=int, nargs='+', default=None, help='eval sample indices (0-based)')
@@ -102,9 +104,20 @@ def make_demo_data(cfg):
         time.sleep(1)
 
 
+def print_profile(cfg):
+    import initializer
+    import model_profile
+    net, _, data_shape, _ = initializer.build_model(cfg)
+    print(f'{cfg["model_type"]} (config {cfg["config"]}): {model_profile.describe(net, data_shape)}')
+
+
 def run(args, cfg):
     if args.generate_data:
         generate_data(cfg)
+        return
+    if args.profile:
+        import_paddle()
+        print_profile(cfg)
         return
     if needs_demo_data(cfg):
         make_demo_data(cfg)

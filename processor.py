@@ -143,6 +143,8 @@ class Processor:
         if self.is_main:
             from tensorboardX import SummaryWriter
             self.writer = SummaryWriter(str(self.run_dir))
+        import model_profile
+        logger.info('Model: %s', model_profile.describe(self.net, self.data_shape))
         max_epoch = self.schedule.max_epoch
         logger.info('Training %s on %s: %d train / %d eval samples, %d epochs from epoch %d',
                     self.cfg['model_type'], self.cfg['dataset'], len(feeders['train']),

@@ -169,6 +169,60 @@ def test_ignore_list_leaves_files_out(tmp_path, real_skeleton_dir):
     assert len(out['train'][1]) + len(out['eval'][1]) == 10
 
 
+def listed_names(name):
+    path = REPO / 'dataset' / 'ignore_lists' / f'{name}_samples_with_missing_skeletons.txt'
+    return [line.strip() for line in path.read_text().splitlines()
+            if re.fullmatch(r'S\d{3}C\d{3}P\d{3}R\d{3}A\d{3}', line.strip())]
+
+
+def test_the_shipped_lists_are_ntus(real_skeleton_dir):
+    ntu60, ntu120 = listed_names('NTU_RGBD'), listed_names('NTU_RGBD120')
+    assert len(ntu60) == len(set(ntu60)) == 302 and len(ntu120) == len(set(ntu120)) == 535
+    assert set(ntu60) <= set(ntu120)
+    shared = real_skeleton_dir.parent
+    for name in ('NTU_RGBD', 'NTU_RGBD120'):
+        shipped = REPO / 'dataset' / 'ignore_lists' / f'{name}_samples_with_missing_skeletons.txt'
+        assert shipped.read_bytes() == (shared / shipped.name).read_bytes()
+
+
+@pytest.mark.parametrize('dataset,list_name', [('ntu-xsub', 'NTU_RGBD'),
+                                               ('ntu-xview', 'NTU_RGBD'),
+                                               ('ntu-xsub120', 'NTU_RGBD120'),
+                                               ('ntu-xset120', 'NTU_RGBD120')])
+def test_ntus_list_is_applied_by_default_and_names_every_sample(tmp_path, real_skeleton_dir,
+                                                                dataset, list_name, caplog):
+    """A folder of the 12 real files and files named after list entries (NTU-60 ones, and for
+    NTU-120 also ones only that list has): every listed sample left out and named in
+    skipped.txt, the rest kept; `none` keeps them all."""
+    folder = tmp_path / 'skeletons'
+    shutil.copytree(real_skeleton_dir, folder)
+    text = (real_skeleton_dir / 'S001C001P001R001A001.skeleton').read_bytes()
+    only_120 = sorted(set(listed_names('NTU_RGBD120')) - set(listed_names('NTU_RGBD')))
+    listed = listed_names('NTU_RGBD')[::60] + only_120[::100]   # some of each, all splits
+    for name in listed:
+        (folder / f'{name}.skeleton').write_bytes(text)
+    expected = [n for n in listed if n in listed_names(list_name)]
+    cfg = config(tmp_path, folder, dataset)
+    if '120' in dataset:
+        cfg['dataset_args']['ntu']['ntu120_path'] = str(tmp_path / 'empty120')
+        (tmp_path / 'empty120').mkdir()
+        (tmp_path / 'empty120' / 'S018C001P008R001A061.skeleton').write_bytes(text)
+    caplog.set_level('INFO')
+    summary = generate(cfg, progress=False)
+    assert summary['ignored'] == len(expected) and len(expected) >= 5
+    skipped = (Path(summary['out_dir']) / 'skipped.txt').read_text()
+    for name in expected:
+        assert f'{name}.skeleton: on NTU' in skipped
+    out = outputs(tmp_path, dataset)
+    kept = out['train'][1] + out['eval'][1]
+    assert not set(kept) & set(expected)
+    assert set(n.name[:-9] for n in real_skeleton_dir.glob('*.skeleton')) <= set(kept)
+    assert any('ignored' in m and 'train and' in m and 'eval samples' in m
+               for m in caplog.messages)
+    cfg['dataset_args']['ntu']['ignore_list'] = 'none'
+    assert generate(cfg, progress=False)['ignored'] == 0
+
+
 @pytest.mark.parametrize('dataset, folder_key, change', [
     ('ntu-xsub', 'ntu60_path', {'ntu60_path': None}),
     ('ntu-xsub', 'ntu60_path', {'ntu60_path': 'EMPTY'}),

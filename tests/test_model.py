@@ -159,3 +159,21 @@ def test_graph_conv_is_its_conv_then_the_per_hop_aggregation():
     adjacency = conv.A.numpy() * conv.edge.numpy()
     expected = sum(y[:, k] @ adjacency[k] for k in range(3))
     np.testing.assert_allclose(conv(x).numpy(), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('config_id,paper_gmacs', [(2001, 2.73), (2005, 4.05), (2009, 8.36)])
+def test_profile_is_the_papers_within_5_percent(config_id, paper_gmacs):
+    """Multiply-adds per sample at 288 frames, counted as thop counts the official model."""
+    import model_profile
+    net, _, data_shape, _ = build_model(load_config(str(config_id)))
+    figures = model_profile.profile(net, data_shape)
+    assert figures['multiply_adds'] / 1e9 == pytest.approx(paper_gmacs, rel=0.05)
+    assert figures['parameters'] == trainable_size(net)
+    assert figures['aggregation'] > 0
+
+
+def test_profile_flag_needs_no_data(tmp_path):
+    from commands import run_main
+    result = run_main('-c', '2001', '-pf', '--set', f'dataset_args.ntu.root_folder={tmp_path}')
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '0.286 M trainable parameters' in result.stdout and '2.69 G multiply-adds' in result.stdout
