@@ -20,6 +20,30 @@ def build_model(cfg):
     return net, graph, data_shape, num_class
 
 
+def configs_that_fit(state):
+    """The numbered configs whose model has exactly the checkpoint state's keys and shapes,
+    and what that model is (e.g. 'EfficientGCN-B0 with SG layers, 60 classes')."""
+    from config import CONFIG_DIR, load_config
+    shapes = {key: list(value.shape) for key, value in state.items()}
+    fitting, described = [], None
+    for path in sorted(CONFIG_DIR.glob('2*.yaml')):
+        cfg = load_config(path.stem)
+        net, _, _, num_class = build_model(cfg)
+        if {key: list(value.shape) for key, value in net.state_dict().items()} == shapes:
+            fitting.append(path.stem)
+            described = (f'{cfg["model_type"]} with {cfg["model_args"]["layer_type"]} layers, '
+                         f'{num_class} classes')
+    return fitting, described
+
+
+def fit_hint(state):
+    """What a checkpoint that does not fit the config is, and which configs it fits."""
+    fitting, described = configs_that_fit(state)
+    if not fitting:
+        return 'no numbered config fits it either'
+    return f'it is {described}: config{"s" if len(fitting) > 1 else ""} {", ".join(fitting)} fit'
+
+
 def build_feeders(cfg, graph, phases):
     """NTU_Feeder per phase, reading the arrays that -gd wrote."""
     from dataset.ntu_feeder import NTU_Feeder

@@ -110,7 +110,11 @@ class Processor:
     def load_pretrained(self):
         path = self.cfg['pretrained_path']
         checkpoint = load_checkpoint(path)
-        load_model_state(self.net, model_state_of(checkpoint), path)
+        state = model_state_of(checkpoint)
+        try:
+            load_model_state(self.net, state, path)
+        except UserError as e:
+            raise UserError(f'{e}; {initializer.fit_hint(state)}') from None
         logger.info('Loaded %s', path)
         return checkpoint
 

@@ -1,9 +1,13 @@
-"""Reading checkpoints (the seed's dict with `model`, or a bare state dict) into a model."""
+"""Reading checkpoints into a model: Paddle's (the seed's dict with `model`, or a bare state
+dict) and the official PyTorch ones (`.pth.tar`, read without PyTorch: torch_checkpoint.py)."""
+import zipfile
 from pathlib import Path
 
 import paddle
 
 from errors import UserError
+
+from .torch_checkpoint import is_torch_checkpoint, read_torch_checkpoint
 
 
 def load_checkpoint(path):
@@ -12,6 +16,8 @@ def load_checkpoint(path):
         raise UserError('no checkpoint given: pass its path with -pp')
     if not Path(path).is_file():
         raise UserError(f'checkpoint {path} does not exist')
+    if is_torch_checkpoint(path) or zipfile.is_zipfile(path):   # .pdparams are pickles
+        return read_torch_checkpoint(path)
     try:
         checkpoint = paddle.load(str(path))
     except Exception as e:  # paddle raises many kinds on a corrupt file
