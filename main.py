@@ -108,7 +108,8 @@ def print_profile(cfg):
     import initializer
     import model_profile
     net, _, data_shape, _ = initializer.build_model(cfg)
-    print(f'{cfg["model_type"]} (config {cfg["config"]}): {model_profile.describe(net, data_shape)}')
+    print(f'{cfg["model_type"]} (config {cfg["config"]}): '
+          f'{model_profile.describe(net, data_shape)}')
 
 
 def run(args, cfg):

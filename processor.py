@@ -13,6 +13,7 @@ from tqdm import tqdm
 import initializer
 import metrics
 import model as model_zoo
+import model_profile
 from errors import UserError
 from files import atomic_save, save_json, save_pickle
 from logs import setup_logging
@@ -147,7 +148,6 @@ class Processor:
         if self.is_main:
             from tensorboardX import SummaryWriter
             self.writer = SummaryWriter(str(self.run_dir))
-        import model_profile
         logger.info('Model: %s', model_profile.describe(self.net, self.data_shape))
         max_epoch = self.schedule.max_epoch
         logger.info('Training %s on %s: %d train / %d eval samples, %d epochs from epoch %d',

@@ -134,7 +134,8 @@ class Attention_Layer(nn.Layer):
     def __init__(self, out_channel, att_type, act, **kwargs):
         super().__init__()
         if att_type not in ATTENTIONS:
-            raise ValueError(f'unknown att_type {att_type!r}; choose one of {", ".join(ATTENTIONS)}')
+            raise ValueError(f'unknown att_type {att_type!r}; '
+                             f'choose one of {", ".join(ATTENTIONS)}')
         self.att = ATTENTIONS[att_type](channel=out_channel, **kwargs)
         self.bn = nn.BatchNorm2D(out_channel)
         self.act = act

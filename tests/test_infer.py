@@ -293,3 +293,19 @@ def test_benchmark_with_gpu_asked_on_a_cpu_build_and_onednn(small_model):
         assert 'running on the CPU' in result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith('Benchmark'))
     assert 'sequences/s' in line and 'ms per batch' in line and 'batch 2' in line
+
+
+def test_export_without_the_onnx_packages_writes_the_paddle_files_and_says_what_to_install(
+        tmp_path):
+    cfg = apply_overrides(load_config('2001'), SMALL)
+    random_checkpoint(cfg, tmp_path / 'small.pdparams')
+    sets = [arg for override in SMALL for arg in ('--set', override)]
+    checkpoint = str(tmp_path / 'small.pdparams')
+    code = ("import sys; sys.modules['paddle2onnx'] = None; import main; "
+            f"sys.exit(main.main(['-c', '2001', '-ex', '-pp', {checkpoint!r}, '-g', *{sets!r}]))")
+    result = run_python('-c', code)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'Not writing the .onnx model: paddle2onnx not installed (pip install paddle2onnx ' \
+           'onnxruntime)' in result.stdout
+    assert (tmp_path / 'small.pdiparams').is_file() and (tmp_path / 'small.yml').is_file()
+    assert not (tmp_path / 'small.onnx').exists()

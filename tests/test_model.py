@@ -176,4 +176,5 @@ def test_profile_flag_needs_no_data(tmp_path):
     from commands import run_main
     result = run_main('-c', '2001', '-pf', '--set', f'dataset_args.ntu.root_folder={tmp_path}')
     assert result.returncode == 0, result.stderr[-2000:]
-    assert '0.286 M trainable parameters' in result.stdout and '2.69 G multiply-adds' in result.stdout
+    assert '0.286 M trainable parameters' in result.stdout
+    assert '2.69 G multiply-adds' in result.stdout
