@@ -60,7 +60,7 @@ def build_loader(cfg, feeder, phase, rank=0, world_size=1):
     from dataset.samplers import ShardedBatchSampler
     dataset_args = dataset_args_of(cfg)
     train = phase == 'train'
-    batch_size = dataset_args[f'{phase}_batch_size']
+    batch_size = per_process_batch(cfg, phase, world_size)
     sampler = ShardedBatchSampler(len(feeder), batch_size, shuffle=train, drop_last=train,
                                   seed=cfg['seed'], rank=rank, world_size=world_size)
     if train and len(sampler) == 0:
@@ -69,6 +69,18 @@ def build_loader(cfg, feeder, phase, rank=0, world_size=1):
     num_workers = dataset_args.get('num_workers') or 0
     return DataLoader(feeder, batch_sampler=sampler, num_workers=num_workers,
                       use_shared_memory=num_workers > 0)
+
+
+def per_process_batch(cfg, phase, world_size):
+    """The config's batch sizes are global, as in the official code (where DataParallel splits
+    each batch): N processes take batch / N each. A train batch N does not divide is an error;
+    an eval batch is rounded up (every sample is scored once either way)."""
+    batch = dataset_args_of(cfg)[f'{phase}_batch_size']
+    if phase == 'train' and batch % world_size:
+        raise ConfigError(f'train_batch_size {batch} (the global batch) does not split over '
+                          f'{world_size} processes: give a multiple of {world_size} with '
+                          f'--set dataset_args.<dataset>.train_batch_size=N')
+    return -(-batch // world_size)
 
 
 def build_scheduler(cfg, iters_per_epoch):

@@ -45,6 +45,8 @@ def build_parser():
     add('-o', '--optimizer', default=None, help='Momentum or Adam')
     add('-ls', '--lr_scheduler', default=None, help='cosine or step')
     add('--amp', action='store_true', help='mixed precision training on GPU')
+    add('--nproc', type=int, default=None,
+        help='processes on this machine (default: one per -g GPU); each takes batch / nproc')
     add('--set', action='append', default=[], metavar='KEY=VALUE',
         help='override a config entry, e.g. --set dataset_args.ntu.root_folder=/data (repeatable)')
     return parser
@@ -112,7 +114,44 @@ def print_profile(cfg):
           f'{model_profile.describe(net, data_shape)}')
 
 
-def run(args, cfg):
+def under_launcher():
+    return 'PADDLE_TRAINER_ID' in os.environ or 'PADDLE_TRAINERS_NUM' in os.environ
+
+
+def processes_wanted(args, cfg):
+    """--nproc, else one process per listed GPU when this Paddle build has CUDA."""
+    from runtime import gpu_available
+    if args.nproc is not None:
+        if args.nproc < 1:
+            raise UserError(f'--nproc {args.nproc}: give 1 or more processes')
+        return args.nproc
+    return len(cfg['gpus']) if cfg['gpus'] and gpu_available() else 1
+
+
+def launch(args, cfg, argv, count):
+    """Run this command again as `count` processes on Paddle's own launcher (one per listed GPU,
+    or CPU processes), and wait for them; their logs go to <work_dir>/launch_logs."""
+    import subprocess
+    from pathlib import Path
+
+    from initializer import per_process_batch
+    from runtime import gpu_available
+    if not args.evaluate:   # an indivisible batch fails here, before any process starts
+        per_process_batch(cfg, 'train', count)
+    log_dir = Path(cfg['work_dir']) / 'launch_logs'
+    command = [sys.executable, '-m', 'paddle.distributed.launch', '--nproc_per_node', str(count),
+               '--log_dir', str(log_dir)]
+    if cfg['gpus'] and gpu_available():
+        command += ['--devices', ','.join(str(g) for g in cfg['gpus'][:count])]
+    print(f'starting {count} processes on paddle.distributed.launch; their logs: '
+          f'{log_dir}/workerlog.*', flush=True)
+    code = subprocess.run(command + [str(Path(__file__).resolve()), *argv]).returncode
+    if code != 0:
+        raise UserError(f'the {count} processes failed (exit code {code}): see '
+                        f'{log_dir}/workerlog.0')
+
+
+def run(args, cfg, argv=()):
     if args.generate_data:
         generate_data(cfg)
         return
@@ -123,6 +162,11 @@ def run(args, cfg):
     if needs_demo_data(cfg):
         make_demo_data(cfg)
     import_paddle()
+    if not (args.extract or args.visualize) and not under_launcher():
+        count = processes_wanted(args, cfg)
+        if count > 1:
+            launch(args, cfg, argv, count)
+            return
     from processor import Processor
     processor = Processor(cfg, args)
     if args.evaluate:
@@ -136,13 +180,14 @@ def run(args, cfg):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(map(str, argv))
     args = build_parser().parse_args(argv)
     setup_logging(rank=launcher_rank())
     try:
         cfg = resolve_config(args)
         if args.delay_hours > 0:
             time.sleep(args.delay_hours * 3600)
-        run(args, cfg)
+        run(args, cfg, argv)
     except UserError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1

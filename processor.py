@@ -149,6 +149,9 @@ class Processor:
             from tensorboardX import SummaryWriter
             self.writer = SummaryWriter(str(self.run_dir))
         logger.info('Model: %s', model_profile.describe(self.net, self.data_shape))
+        logger.info('%d process(es), train batch %d per process = global batch %d',
+                    self.world_size, self.train_loader.batch_sampler.batch_size,
+                    self.world_size * self.train_loader.batch_sampler.batch_size)
         max_epoch = self.schedule.max_epoch
         logger.info('Training %s on %s: %d train / %d eval samples, %d epochs from epoch %d',
                     self.cfg['model_type'], self.cfg['dataset'], len(feeders['train']),

@@ -59,3 +59,38 @@ def test_two_process_run_killed_in_epoch_2_resumes_to_the_same_parameters(tmp_pa
     for key, value in a['model'].items():
         np.testing.assert_allclose(np.asarray(b['model'][key]), np.asarray(value), atol=1e-4,
                                    err_msg=key)
+
+
+def demo_arguments(tmp_path, work_dir, *extra):
+    return ['-c', '1001', '-np', '--set', f'work_dir={work_dir}',
+            '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
+            '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
+            '--set', 'scheduler_args.cosine.max_epoch=1',
+            '--set', 'scheduler_args.cosine.warm_up=0', *extra]
+
+
+def test_main_starts_two_cpu_processes_that_split_the_global_batch(tmp_path):
+    """--nproc 2 (as -g 0 1 on two GPUs): main.py starts the processes on Paddle's launcher
+    itself; a global batch of 16 is 8 per process, every eval sample is scored once and the
+    processes end with identical parameters."""
+    from commands import run_main
+    work_dir = tmp_path / 'work'
+    result = run_main(*demo_arguments(tmp_path, work_dir, '--nproc', '2',
+                                      '--set', 'dataset_args.ntu.train_batch_size=16'))
+    log_dir = work_dir / 'launch_logs'
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'starting 2 processes on paddle.distributed.launch' in result.stdout
+    rank0 = (log_dir / 'workerlog.0').read_text()
+    assert '2 process(es), train batch 8 per process = global batch 16' in rank0
+    assert 'Parameters are identical on all 2 processes' in rank0
+    results = json.loads(next(work_dir.glob('*/*/eval_results.json')).read_text())
+    assert results['num_samples'] == 120 and '/120(' in rank0
+
+
+def test_a_global_batch_the_processes_cannot_split_is_a_one_line_error(tmp_path):
+    from commands import run_main
+    result = run_main(*demo_arguments(tmp_path, tmp_path / 'work', '--nproc', '2',
+                                      '--set', 'dataset_args.ntu.train_batch_size=15'))
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1 and 'does not split over 2 processes' in errors[0], result.stderr
