@@ -55,6 +55,17 @@ _LAYOUTS = {
         connect_joint=[9, 1, 2, 3, 9, 5, 6, 7, 10, 10, 10, 11, 10, 13, 14, 15, 10, 17, 18, 19],
         parts=[[13, 14, 15, 16], [17, 18, 19, 20], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]],
     ),
+    # COCO-17 keypoints (2D poses of HRNet and other top-down estimators, as mmaction2 and pyskl
+    # store them): 1 nose, 2-3 eyes, 4-5 ears, 6-7 shoulders, 8-9 elbows, 10-11 wrists, 12-13
+    # hips, 14-15 knees, 16-17 ankles (left before right); the centre is the nose, and each
+    # bone runs from the joint's neighbour towards it.
+    'coco': dict(
+        num_node=17,
+        edges=[(16, 14), (14, 12), (17, 15), (15, 13), (12, 6), (13, 7), (10, 8), (8, 6), (11, 9),
+               (9, 7), (6, 1), (7, 1), (2, 1), (4, 2), (3, 1), (5, 3)],
+        connect_joint=[1, 1, 1, 2, 3, 1, 1, 6, 7, 8, 9, 6, 7, 12, 13, 14, 15],
+        parts=[[6, 8, 10], [7, 9, 11], [12, 14, 16], [13, 15, 17], [1, 2, 3, 4, 5]],
+    ),
 }
 _LAYOUTS['ucla'] = _LAYOUTS['sysu']
 

@@ -5,7 +5,8 @@ from dataset.graphs import Graph
 
 
 @pytest.mark.parametrize('name,num_node', [('ntu-xsub', 25), ('kinetics', 18), ('sysu', 20),
-                                           ('ucla', 20), ('cmu', 26), ('h36m', 20)])
+                                           ('ucla', 20), ('cmu', 26), ('h36m', 20),
+                                           ('coco', 17)])
 def test_layouts_are_consistent(name, num_node):
     graph = Graph(name)
     assert graph.A.shape == (11, num_node, num_node)
@@ -32,3 +33,43 @@ def test_ntu_facts():
 def test_unknown_dataset_is_a_clear_error():
     with pytest.raises(ValueError, match='unknown dataset'):
         Graph('kitchen-xsub')
+
+
+def test_coco_facts():
+    """COCO-17, 0-based: the nose (0) is the centre and its own bone origin; every other bone
+    starts at the neighbour one hop nearer the nose; the parts are arms, legs and head."""
+    graph = Graph('coco')
+    edges = {(15, 13), (13, 11), (16, 14), (14, 12), (11, 5), (12, 6), (9, 7), (7, 5), (10, 8),
+             (8, 6), (5, 0), (6, 0), (1, 0), (3, 1), (2, 0), (4, 2)}
+    assert set(graph.edge) == edges
+    assert graph.connect_joint[0] == 0
+    for joint in range(1, 17):
+        origin = graph.connect_joint[joint]
+        assert graph.hop_dis[joint, origin] == 1 and graph.hop_dis[0, origin] == \
+            graph.hop_dis[0, joint] - 1
+    assert [part.tolist() for part in graph.parts] == [[5, 7, 9], [6, 8, 10], [11, 13, 15],
+                                                       [12, 14, 16], [0, 1, 2, 3, 4]]
+    assert graph.hop_dis[15, 16] == 8 and graph.hop_dis[9, 0] == 3   # ankles through the nose
+    assert np.isfinite(graph.hop_dis).all()   # every joint within 10 hops of every other
+    assert graph.A[0, 0, 0] == pytest.approx(1 / 17)
+
+
+@pytest.mark.parametrize('layer_type', ['Basic', 'Bottleneck', 'Sep', 'SG'])
+@pytest.mark.parametrize('att_type', ['stja', 'pa', 'ca', 'fa', 'ja'])
+def test_every_model_configuration_trains_a_step_on_the_coco_graph(layer_type, att_type):
+    import paddle
+    import paddle.nn.functional as F
+
+    import model
+    from config import load_config
+    graph = Graph('coco')
+    args = dict(load_config('2001')['model_args'], layer_type=layer_type, att_type=att_type)
+    net = model.create(args.pop('model_type', 'EfficientGCN-B0'), args.pop('act_type'),
+                       args.pop('block_args'), args.pop('scale_args'),
+                       data_shape=[3, 6, 16, graph.num_node, 2], num_class=5,
+                       A=paddle.to_tensor(graph.A, dtype='float32'), parts=graph.parts, **args)
+    x = paddle.randn([2, 3, 6, 16, graph.num_node, 2])
+    logits, feature = net(x)
+    assert logits.shape == [2, 5] and feature.shape[3] == 17
+    F.cross_entropy(logits, paddle.to_tensor([1, 3])).backward()
+    assert all(p.grad is not None for p in net.parameters() if not p.stop_gradient)
