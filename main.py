@@ -114,6 +114,9 @@ def print_profile(cfg):
           f'{model_profile.describe(net, data_shape)}')
 
 
+LAUNCHED_BY_MAIN = 'EFFICIENTGCN_LAUNCHED_BY_MAIN'
+
+
 def under_launcher():
     return 'PADDLE_TRAINER_ID' in os.environ or 'PADDLE_TRAINERS_NUM' in os.environ
 
@@ -145,7 +148,10 @@ def launch(args, cfg, argv, count):
         command += ['--devices', ','.join(str(g) for g in cfg['gpus'][:count])]
     print(f'starting {count} processes on paddle.distributed.launch; their logs: '
           f'{log_dir}/workerlog.*', flush=True)
-    code = subprocess.run(command + [str(Path(__file__).resolve()), *argv]).returncode
+    # the processes skip -dh: this one has waited already
+    environment = {**os.environ, LAUNCHED_BY_MAIN: '1'}
+    code = subprocess.run(command + [str(Path(__file__).resolve()), *argv],
+                          env=environment).returncode
     if code != 0:
         raise UserError(f'the {count} processes failed (exit code {code}): see '
                         f'{log_dir}/workerlog.0')
@@ -185,7 +191,7 @@ def main(argv=None):
     setup_logging(rank=launcher_rank())
     try:
         cfg = resolve_config(args)
-        if args.delay_hours > 0:
+        if args.delay_hours > 0 and not os.environ.get(LAUNCHED_BY_MAIN):
             time.sleep(args.delay_hours * 3600)
         run(args, cfg, argv)
     except UserError as e:
