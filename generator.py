@@ -149,7 +149,8 @@ def _ignore_list(path):
         text = Path(path).read_text(errors='replace')
     except OSError as e:
         raise GenerateError(f'cannot read {path} ({e.strerror}): set dataset_args.ntu.ignore_list '
-                            f'to NTU\'s missing-skeleton list or leave it empty') from None
+                            'to a list of samples, leave it empty for NTU\'s own list, or none '
+                            'for no list') from None
     return frozenset(line.strip() for line in text.splitlines()
                      if NAME_PATTERN.fullmatch(line.strip()))
 
