@@ -20,6 +20,7 @@ from dataset.ntu_actions import class_names
 from errors import UserError
 
 from . import onnx_file, paddle_forms
+from .program import save_program
 
 logger = logging.getLogger(__name__)
 EXPORT_TOLERANCE = 1e-4
@@ -46,14 +47,6 @@ def inference_config(cfg, data_shape, num_class, graph, model_file, params_file)
         'transform': bool(dataset_args['transform']), 'num_class': num_class,
         'input_shape': [-1] + list(data_shape), 'class_names': class_names(num_class),
     }
-
-
-def saved_model_file(stem):
-    """Paddle 3 writes <stem>.json (PIR); older programs <stem>.pdmodel."""
-    for suffix in ('.json', '.pdmodel'):
-        if stem.with_suffix(suffix).is_file():
-            return stem.with_suffix(suffix)
-    raise UserError(f'paddle.jit.save wrote no model file next to {stem}')
 
 
 def check_round_trip(reference, saved, name, data_shape, batch_size=2):
@@ -93,11 +86,7 @@ def export(processor):
     plain = LogitsOnly(model_zoo.reparameterize(processor.net))
     net = model_zoo.reparameterize(processor.net, merge_residual_conv=False)
     paddle_forms.install(net)
-    deploy = LogitsOnly(net)
-    deploy.eval()
-    spec = paddle.static.InputSpec([None] + list(data_shape), 'float32', 'data')
-    paddle.jit.save(deploy, str(stem), input_spec=[spec])
-    model_file = saved_model_file(stem)
+    model_file = save_program(LogitsOnly(net), stem, data_shape)
     params_file = stem.with_suffix('.pdiparams')
     config = inference_config(cfg, data_shape, processor.num_class, processor.graph,
                               model_file.name, params_file.name)

@@ -13,9 +13,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import paddle
 
 from errors import UserError
+
+from .program import save_program
 
 logger = logging.getLogger(__name__)
 OPSET = 13
@@ -45,12 +46,9 @@ def write_onnx(deploy, path, data_shape, opset=OPSET):
         return None
     paddle2onnx, onnxruntime = converter_runtime
     onnxruntime.set_default_logger_severity(3)   # the optimiser's notes on unfused nodes
-    spec = paddle.static.InputSpec([None] + list(data_shape), 'float32', 'data')
     with tempfile.TemporaryDirectory() as folder:
         stem = Path(folder) / 'plain'
-        paddle.jit.save(deploy, str(stem), input_spec=[spec])
-        model_file = next(stem.with_suffix(s) for s in ('.json', '.pdmodel')
-                          if stem.with_suffix(s).is_file())
+        model_file = save_program(deploy, stem, data_shape)
         try:
             with contextlib.redirect_stdout(io.StringIO()):   # its progress notes
                 paddle2onnx.export(str(model_file), str(stem.with_suffix('.pdiparams')),

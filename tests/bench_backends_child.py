@@ -120,7 +120,10 @@ def export(plain_forms):
     if plain_forms:
         import model
         from exporter import LogitsOnly
-        deploy = LogitsOnly(model.reparameterize(net, merge_residual_conv=False))
+        from exporter.program import save_program
+        save_program(LogitsOnly(model.reparameterize(net, merge_residual_conv=False)), stem,
+                     [3, 6, FRAMES, 25, 2])
+        return []
     else:
         checkpoint = stem.with_suffix('.pdparams')
         paddle.save({'model': net.state_dict()}, str(checkpoint))
@@ -130,10 +133,6 @@ def export(plain_forms):
         if result.returncode != 0:
             sys.exit(result.stderr[-2000:])
         return []
-    deploy.eval()
-    spec = paddle.static.InputSpec([None, 3, 6, FRAMES, 25, 2], 'float32', 'data')
-    paddle.jit.save(deploy, str(stem), input_spec=[spec])
-    return []
 
 
 def inference_seconds():

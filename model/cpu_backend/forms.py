@@ -131,30 +131,29 @@ def graph_layer(layer, x):
     residual = residual_of(layer, x)
     if isinstance(layer.conv, FoldedGraphConv):
         return folded_graph_conv(layer.conv, x, residual, layer.act)
-    weight, bias = graph_weight_and_bias(layer.conv)
+    weight, adjacency, bias = graph_weights(layer.conv)
     if not layer.bn.training:   # the BN folded on the fly
         scale, shift = batch_norm_affine(layer.bn)
         weight = weight * scale.reshape([-1, 1, 1])
         bias = shift.unsqueeze(1) if bias is None else \
             bias * scale.unsqueeze(1) + shift.unsqueeze(1)
-        return aggregated_graph_conv(x, weight, layer.conv.A * layer.conv.edge, bias, residual,
-                                     layer.act)
-    y = aggregated_graph_conv(x, weight, layer.conv.A * layer.conv.edge, bias)
+        return aggregated_graph_conv(x, weight, adjacency, bias, residual, layer.act)
+    y = aggregated_graph_conv(x, weight, adjacency, bias)
     return batch_norm_act(flat(y), layer.bn, layer.act, flat(residual)).reshape(y.shape)
 
 
-def graph_weight_and_bias(conv):
-    """A SpatialGraphConv's weight as (C, C_in, K) and its bias seen through the aggregation,
-    sum_k b[k, c] * sum_v A_k[v, w] (C, W), or None."""
+def graph_weights(conv):
+    """A SpatialGraphConv's weight as (C, C_in, K), its adjacency A * edge (K, V, W), and its
+    bias seen through the aggregation, sum_k b[k, c] * sum_v A_k[v, w] (C, W), or None."""
     k = conv.s_kernel_size
     out_channel, in_channel = conv.gcn._out_channels // k, conv.gcn._in_channels
     weight = conv.gcn.weight.reshape([k, out_channel, in_channel]).transpose([1, 2, 0])
-    if conv.gcn.bias is None:
-        return weight, None
     adjacency = conv.A * conv.edge
+    if conv.gcn.bias is None:
+        return weight, adjacency, None
     bias = paddle.matmul(conv.gcn.bias.reshape([k, out_channel]), adjacency.sum(axis=1),
                          transpose_x=True)
-    return weight, bias
+    return weight, adjacency, bias
 
 
 def folded_graph_conv(conv, x, residual=None, act=None):
