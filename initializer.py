@@ -26,7 +26,7 @@ def configs_that_fit(state):
     from config import CONFIG_DIR, load_config
     shapes = {key: list(value.shape) for key, value in state.items()}
     fitting, described = [], None
-    for path in sorted(CONFIG_DIR.glob('2*.yaml')):
+    for path in sorted(CONFIG_DIR.glob('[23]*.yaml')):
         cfg = load_config(path.stem)
         net, _, _, num_class = build_model(cfg)
         if {key: list(value.shape) for key, value in net.state_dict().items()} == shapes:
@@ -49,7 +49,7 @@ def build_feeders(cfg, graph, phases):
     from dataset.ntu_feeder import NTU_Feeder
     dataset_args = dataset_args_of(cfg)
     return {phase: NTU_Feeder(phase, cfg['dataset'], dataset_args, graph.connect_joint,
-                              debug=cfg['debug'])
+                              debug=cfg['debug'], center=graph.center)
             for phase in phases}
 
 

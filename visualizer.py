@@ -49,7 +49,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 import metrics
-from dataset.ntu_actions import class_names
+from dataset import class_names, input_format
 from errors import UserError
 from files import atomic_save
 
@@ -78,7 +78,7 @@ def draw(run_dir, cfg, options, results, scores, net, graph):
     names = feeder.names
     logits = np.stack([scores[n] for n in names]).astype(np.float64)
     labels = np.asarray(feeder.labels)
-    labels_text = class_names(num_class)
+    labels_text = class_names(cfg['dataset'], cfg['dataset_args'], num_class)
     written = [
         write_confusion_matrix(run_dir / 'confusion_matrix.png', results, labels_text),
         write_per_class_accuracy_png(run_dir / 'per_class_accuracy.png', results, labels_text),
@@ -86,13 +86,15 @@ def draw(run_dir, cfg, options, results, scores, net, graph):
         write_misclassified_csv(run_dir / 'misclassified.csv', names, labels, logits, labels_text),
     ]
     stride = temporal_stride(cfg['model_args']['block_args'])
+    # 2D poses are in image coordinates, whose y axis points down
+    y_down = input_format(cfg['dataset'], cfg['dataset_args'])['keypoint_dim'] == 2
     weight, bias = classifier_weights(net)
     for index in options.samples:
         sample = SampleCam(net, feeder, index, weight, bias)
         k = sample.label if options.cam_class is None else options.cam_class
         frames = options.frames or default_frames(feeder.lengths[index], feeder.num_frame)
         written.append(write_cam(run_dir / f'cam_{sample.name}.png', sample, k, frames,
-                                 stride, graph.edge, labels_text))
+                                 stride, graph.edge, labels_text, y_down))
     for path in written:
         logger.info('Wrote %s', path)
     logger.info('Visualisation of %s: %d files in %s', cfg['pretrained_path'], len(written),
@@ -393,7 +395,7 @@ def _cam_norm(cam, sample, stride):
     return Normalize(-scale, scale)
 
 
-def write_cam(path, sample, class_index, frames, stride, edges, names):
+def write_cam(path, sample, class_index, frames, stride, edges, names, y_down=False):
     cam = sample.cam(class_index)                                 # (T', V, M)
     steps = feature_steps(frames, stride, cam.shape[0])
     norm, cmap = _cam_norm(cam, sample, stride), colormaps['coolwarm']
@@ -402,6 +404,7 @@ def write_cam(path, sample, class_index, frames, stride, edges, names):
     fig = Figure(figsize=(3.2 * cols + 1.2, 3.4 * rows + 1.3), layout='constrained')
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     xlim, ylim = _xy_limits(sample.skeleton, frames)
+    ylim = ylim[::-1] if y_down else ylim
     for ax, frame, step in zip(axes, frames, steps):
         drawn = _draw_frame(ax, sample.skeleton, frame, cam[step], edges, norm, cmap)
         ax.set_xlim(xlim)

@@ -1,7 +1,13 @@
-"""Datasets the configs can name, with what the model needs to know about each (no paddle)."""
+"""Datasets the configs can name, with what the model needs to know about each (no paddle).
+
+Two kinds: the NTU benchmarks (`dataset: ntu-xsub`, settings in dataset_args.ntu, read from
+NTU's .skeleton files), and pose-annotation datasets (`dataset: pose-<any name>`, settings in
+dataset_args.pose, read from an mmaction2/pyskl annotation pickle), whose layout, number of
+classes and class names are config entries.
+"""
 from pathlib import Path
 
-from .graphs import Graph
+from .graphs import LAYOUT_NAMES, Graph
 
 # name -> number of action classes; the skeleton layout is the name's prefix (see graphs.py).
 NUM_CLASSES = {
@@ -10,17 +16,23 @@ NUM_CLASSES = {
     'ntu-xsub120': 120,
     'ntu-xset120': 120,
 }
+POSE = 'pose'   # prefix of pose-annotation datasets, and their dataset_args section
 NUM_CHANNELS = 6   # every input branch (J, V or B) has 6 channels
 NUM_PERSONS = 2
 
 
+def is_pose_dataset(dataset):
+    return str(dataset).split('-')[0] == POSE
+
+
 def _section(dataset, dataset_args):
-    """The entry of dataset_args for the dataset's layout (dataset_args.ntu for ntu-xsub)."""
+    """The entry of dataset_args for the dataset's kind (dataset_args.ntu for ntu-xsub,
+    dataset_args.pose for pose-*)."""
     from errors import ConfigError
-    layout = dataset.split('-')[0]
-    if layout not in dataset_args:
-        raise ConfigError(f'dataset_args has no {layout!r} entry for {dataset}')
-    return dataset_args[layout]
+    kind = str(dataset).split('-')[0]
+    if not isinstance(dataset_args, dict) or not isinstance(dataset_args.get(kind), dict):
+        raise ConfigError(f'dataset_args has no {kind!r} entry for {dataset}')
+    return dataset_args[kind]
 
 
 def dataset_args_of(cfg):
@@ -28,18 +40,102 @@ def dataset_args_of(cfg):
     return _section(cfg['dataset'], cfg['dataset_args'])
 
 
+def pose_settings(args):
+    """The checked pose-annotation settings of dataset_args.pose: layout, keypoint_dim (3: x y z;
+    2: x y + score), num_class, max_frame (frames -gd keeps) and transform. A bad entry is a
+    ConfigError naming it."""
+    from errors import ConfigError
+
+    def key(name):
+        return f'dataset_args.{POSE}.{name}'
+
+    layout = args.get('layout')
+    if layout not in LAYOUT_NAMES:
+        raise ConfigError(f'{key("layout")} is {layout!r}: choose one of {", ".join(LAYOUT_NAMES)}')
+    settings = {'layout': layout}
+    for name, allowed in (('keypoint_dim', (2, 3)), ('num_class', None), ('max_frame', None)):
+        value = args.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1 or \
+                (allowed and value not in allowed):
+            wanted = ' or '.join(map(str, allowed)) if allowed else 'a whole number of at least 1'
+            raise ConfigError(f'{key(name)} is {value!r}: give {wanted}')
+        settings[name] = value
+    settings['transform'] = bool(args.get('transform'))
+    if settings['transform'] and (settings['keypoint_dim'] != 3 or layout != 'ntu'):
+        raise ConfigError(f'{key("transform")}: the X-view pre-normalisation uses NTU joints and '
+                          f'depth; it applies to 3D poses in the ntu layout only (set it False)')
+    return settings
+
+
+def layout_of(dataset, dataset_args):
+    """The skeleton layout: the NTU benchmarks' prefix, or a pose dataset's `layout` entry."""
+    if is_pose_dataset(dataset):
+        return pose_settings(_section(dataset, dataset_args))['layout']
+    return str(dataset).split('-')[0]
+
+
 def dataset_info(dataset, dataset_args):
     """num_class, graph and data_shape [I, C, T, V, M] of a config's dataset."""
     from errors import ConfigError
-    if dataset not in NUM_CLASSES:
-        raise ConfigError(f'unknown dataset {dataset!r}; choose one of {", ".join(NUM_CLASSES)}')
+    if not (is_pose_dataset(dataset) or dataset in NUM_CLASSES):
+        raise ConfigError(f'unknown dataset {dataset!r}; choose one of {", ".join(NUM_CLASSES)} '
+                          f'or name a pose-annotation dataset {POSE}-<name>')
     args = _section(dataset, dataset_args)
-    graph = Graph(dataset)
+    num_class = pose_settings(args)['num_class'] if is_pose_dataset(dataset) \
+        else NUM_CLASSES[dataset]
+    graph = Graph(layout_of(dataset, dataset_args))
     inputs = args['inputs']
     if not inputs or set(inputs) - set('JVB'):
         raise ConfigError(f'dataset_args inputs {inputs!r} must be letters of J, V, B')
     data_shape = [len(inputs), NUM_CHANNELS, args['num_frame'], graph.num_node, NUM_PERSONS]
-    return NUM_CLASSES[dataset], graph, data_shape
+    return num_class, graph, data_shape
+
+
+def class_names(dataset, dataset_args, num_class):
+    """Names of classes 0..num_class-1: NTU's action names for the NTU benchmarks; for a pose
+    dataset its `class_names` entry: `ntu` (NTU's names), a file with one name a line, or empty
+    (class 0, class 1, ...)."""
+    from errors import ConfigError
+
+    from .ntu_actions import class_names as ntu_names
+    setting = _section(dataset, dataset_args).get('class_names') if is_pose_dataset(dataset) \
+        else 'ntu'
+    if setting == 'ntu':
+        return ntu_names(num_class)
+    if not setting:
+        return [f'class {i}' for i in range(num_class)]
+    try:
+        names = [line.strip() for line in Path(setting).read_text().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f'cannot read the class names file {setting} ({e}): set '
+                          f'dataset_args.{POSE}.class_names to a file with one name a line, '
+                          f'ntu, or leave it empty') from None
+    if len(names) != num_class:
+        raise ConfigError(f'{setting} names {len(names)} classes but num_class is {num_class}: '
+                          f'give one name a line for each class')
+    return names
+
+
+NORMALISATION = {
+    3: 'x y z as read (transform: the X-view pre-normalisation on top)',
+    2: 'x and y scaled by img_shape to [-1, 1] (x / width * 2 - 1); the keypoint score third',
+}
+
+
+def input_format(dataset, dataset_args):
+    """How raw poses become a sample, for the exported .yml: the source (ntu .skeleton files or
+    pose annotations), layout, keypoint_dim, max_frame (frames kept before num_frame) and the
+    normalisation in words. infer.py prepares its inputs from these alone."""
+    from reader.sample import MAX_FRAME
+    if is_pose_dataset(dataset):
+        settings = pose_settings(_section(dataset, dataset_args))
+        format_ = {'source': 'pose annotations', 'layout': settings['layout'],
+                   'keypoint_dim': settings['keypoint_dim'], 'max_frame': settings['max_frame']}
+    else:
+        format_ = {'source': 'ntu .skeleton files', 'layout': layout_of(dataset, dataset_args),
+                   'keypoint_dim': 3, 'max_frame': MAX_FRAME}
+    format_['normalisation'] = NORMALISATION[format_['keypoint_dim']]
+    return format_
 
 
 def generated_data_folder(dataset_args, dataset):

@@ -8,7 +8,9 @@ import numpy as np
 
 # Each layout: number of joints, 1-based undirected edges, 1-based joint each bone
 # starts from (the bone of joint j is x[j] - x[connect_joint[j]]), 1-based parts
-# (left arm, right arm, left leg, right leg, torso).
+# (left arm, right arm, left leg, right leg, torso), and the 1-based centre joint that the
+# J input's relative coordinates are taken from (the official feeder's joint 2, the spine
+# middle, for NTU: the published checkpoints were trained so; 2 for the other layouts too).
 _LAYOUTS = {
     'ntu': dict(
         num_node=25,
@@ -19,6 +21,7 @@ _LAYOUTS = {
                        2, 23, 8, 25, 12],
         parts=[[5, 6, 7, 8, 22, 23], [9, 10, 11, 12, 24, 25], [13, 14, 15, 16],
                [17, 18, 19, 20], [1, 2, 3, 4, 21]],
+        center=2,
     ),
     # OpenPose 18-joint layout used for Kinetics-Skeleton.
     'kinetics': dict(
@@ -27,6 +30,7 @@ _LAYOUTS = {
                (9, 3), (6, 2), (3, 2), (1, 2), (16, 1), (15, 1), (18, 16), (17, 15)],
         connect_joint=[2, 2, 2, 3, 4, 2, 6, 7, 3, 9, 10, 6, 12, 13, 1, 1, 15, 16],
         parts=[[6, 7, 8], [3, 4, 5], [12, 13, 14], [9, 10, 11], [1, 2, 15, 16, 17, 18]],
+        center=2,
     ),
     # Kinect v1 20-joint layout (SYSU-3D and N-UCLA share it).
     'sysu': dict(
@@ -36,6 +40,7 @@ _LAYOUTS = {
                (19, 20)],
         connect_joint=[2, 2, 2, 3, 3, 5, 6, 7, 3, 9, 10, 11, 1, 13, 14, 15, 1, 17, 18, 19],
         parts=[[5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16], [17, 18, 19, 20], [1, 2, 3, 4]],
+        center=2,
     ),
     'cmu': dict(
         num_node=26,
@@ -46,6 +51,7 @@ _LAYOUTS = {
                        12, 21, 22, 23, 24, 23],
         parts=[[15, 16, 17, 18, 19, 20], [21, 22, 23, 24, 25, 26], [1, 2, 3, 4], [5, 6, 7, 8],
                [9, 10, 11, 12, 13, 14]],
+        center=2,
     ),
     'h36m': dict(
         num_node=20,
@@ -54,6 +60,7 @@ _LAYOUTS = {
                (19, 20)],
         connect_joint=[9, 1, 2, 3, 9, 5, 6, 7, 10, 10, 10, 11, 10, 13, 14, 15, 10, 17, 18, 19],
         parts=[[13, 14, 15, 16], [17, 18, 19, 20], [1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]],
+        center=2,
     ),
     # COCO-17 keypoints (2D poses of HRNet and other top-down estimators, as mmaction2 and pyskl
     # store them): 1 nose, 2-3 eyes, 4-5 ears, 6-7 shoulders, 8-9 elbows, 10-11 wrists, 12-13
@@ -65,9 +72,11 @@ _LAYOUTS = {
                (9, 7), (6, 1), (7, 1), (2, 1), (4, 2), (3, 1), (5, 3)],
         connect_joint=[1, 1, 1, 2, 3, 1, 1, 6, 7, 8, 9, 6, 7, 12, 13, 14, 15],
         parts=[[6, 8, 10], [7, 9, 11], [12, 14, 16], [13, 15, 17], [1, 2, 3, 4, 5]],
+        center=1,
     ),
 }
 _LAYOUTS['ucla'] = _LAYOUTS['sysu']
+LAYOUT_NAMES = tuple(sorted(_LAYOUTS))
 
 
 class Graph:
@@ -85,6 +94,7 @@ class Graph:
         self.edge = [(i - 1, j - 1) for i, j in layout['edges']]
         self.connect_joint = np.array(layout['connect_joint']) - 1
         self.parts = [np.array(part) - 1 for part in layout['parts']]
+        self.center = layout['center'] - 1
         self.hop_dis = hop_distance(self.num_node, self.edge, max_hop)
         self.A = hop_partitioned_adjacency(self.hop_dis, max_hop)
 

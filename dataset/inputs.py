@@ -1,6 +1,6 @@
 """The J/V/B input builder shared by training (feeder) and deployment (infer.py).
 
-A sample is (C=3, T, V, M) xyz; the result is (I, 6, T, V, M), one 6-channel block per
+A sample is (C=3, T, V, M): x y z, or for 2D poses x y and the keypoint score; the result is (I, 6, T, V, M), one 6-channel block per
 letter of `inputs`, in the letters' order. Numpy only: each block is written in place into
 one preallocated array (the feeder builds one sample per training step, so copies count).
 """
@@ -9,13 +9,14 @@ import numpy as np
 BONE_EPS = 1e-4
 
 
-def joint_features(data, out=None):
-    """xyz and xyz relative to joint 1 (the spine middle)."""
+def joint_features(data, center=1, out=None):
+    """The coordinates and the coordinates relative to the layout's centre joint (Graph.center:
+    joint 1, the spine middle, for NTU)."""
     out = _block(data, out)
     out[:3] = data
     # A gather then a plain subtract: broadcasting over V with M=2 innermost is 4x slower.
-    spine = np.take(data, np.ones(data.shape[2], dtype=np.intp), axis=2)
-    np.subtract(data, spine, out=out[3:])
+    origin = np.take(data, np.full(data.shape[2], center, dtype=np.intp), axis=2)
+    np.subtract(data, origin, out=out[3:])
     return out
 
 
@@ -46,11 +47,11 @@ def _block(data, out):
     return out
 
 
-def build_inputs(data, inputs, connect_joint):
+def build_inputs(data, inputs, connect_joint, center=1):
     """(C, T, V, M) -> (len(inputs), 2C, T, V, M) float32."""
     data = np.asarray(data, dtype=np.float32)
     builders = {
-        'J': joint_features,
+        'J': lambda d, out: joint_features(d, center, out),
         'V': velocity_features,
         'B': lambda d, out: bone_features(d, connect_joint, out),
     }

@@ -1,11 +1,12 @@
-"""Feeder over the generated arrays: memory-mapped data, the first num_frame frames, J/V/B."""
+"""Feeder over the generated arrays (of NTU files or pose annotations): memory-mapped data, the
+first num_frame frames, J/V/B."""
 import pickle
 
 import numpy as np
 from paddle.io import Dataset
 
 from errors import UserError
-from reader.ntu import sample_stem
+from reader.ntu import row_name
 
 from . import generated_data_folder
 from .inputs import build_inputs
@@ -16,7 +17,8 @@ DEBUG_SAMPLES = 300
 class NTU_Feeder(Dataset):
     """Items are (inputs (I, 6, T, V, M) float32, label, sample name without extension)."""
 
-    def __init__(self, phase, dataset, dataset_args, connect_joint, debug=False, **kwargs):
+    def __init__(self, phase, dataset, dataset_args, connect_joint, debug=False, center=1,
+                 **kwargs):
         folder = generated_data_folder(dataset_args, dataset)
         data_path = folder / f'{phase}_data.npy'
         label_path = folder / f'{phase}_label.pkl'
@@ -32,17 +34,19 @@ class NTU_Feeder(Dataset):
                             f'{len(self.data)}: generate the data again with -gd')
         # -db: the first DEBUG_SAMPLES samples; names, labels and lengths describe those only
         size = min(len(labels), DEBUG_SAMPLES) if debug else len(labels)
-        self.names = [sample_stem(p) for p in paths[:size]]
+        self.names = [row_name(p) for p in paths[:size]]
         self.labels = np.asarray(labels[:size], dtype=np.int64)
         self.lengths = list(lengths[:size])
         self.num_frame = dataset_args['num_frame']
         self.inputs = dataset_args['inputs']
         self.connect_joint = connect_joint
+        self.center = center
 
     def __len__(self):
         return len(self.labels)
 
     def __getitem__(self, index):
         sample = np.asarray(self.data[index, :, :self.num_frame])
-        return build_inputs(sample, self.inputs, self.connect_joint), self.labels[index], \
-            self.names[index]
+        return build_inputs(sample, self.inputs, self.connect_joint, self.center), \
+            self.labels[index], self.names[index]
+

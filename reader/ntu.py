@@ -30,6 +30,13 @@ def sample_stem(filename):
     return os.path.basename(str(filename)).split('.')[0]
 
 
+def row_name(path_or_id):
+    """The name of a row of a generated label file: NTU rows are listed by file path and named
+    by the file's stem; pose-annotation rows by their sample id, kept as it is."""
+    text = str(path_or_id)
+    return sample_stem(text) if text.endswith('.skeleton') else text
+
+
 def parse_name(filename):
     """'S001C002P003R002A013.skeleton' -> dict(setup=1, camera=2, performer=3, replication=2,
     action=13). Any folder and extension are ignored."""

@@ -71,3 +71,55 @@ def test_unknown_top_level_key_in_a_yaml_file(tmp_path):
     path.write_text((REPO_DIR / 'configs' / '2001.yaml').read_text() + '\nlearning_rate: 1\n')
     with pytest.raises(ConfigError, match="unknown key 'learning_rate'"):
         load_config(str(path))
+
+
+POSE_CONFIGS = {   # config -> (split prefix, layout, keypoint_dim, classes, transform)
+    '3001': ('xsub', 'ntu', 3, 60, False), '3002': ('xview', 'ntu', 3, 60, True),
+    '3003': ('xsub', 'ntu', 3, 120, False), '3004': ('xset', 'ntu', 3, 120, False),
+    '3005': ('xsub', 'coco', 2, 60, False), '3006': ('xview', 'coco', 2, 60, False),
+    '3007': ('xsub', 'coco', 2, 120, False), '3008': ('xset', 'coco', 2, 120, False),
+}
+
+
+@pytest.mark.parametrize('config_id', sorted(POSE_CONFIGS))
+def test_pose_annotation_configs(config_id):
+    """3001-3008: B0 as 2001 on pyskl's annotation files; the dataset is described by entries."""
+    from dataset import class_names, dataset_info, input_format
+    split, layout, keypoint_dim, classes, transform = POSE_CONFIGS[config_id]
+    cfg = load_config(config_id)
+    reference = load_config('2001')
+    assert cfg['dataset'].startswith('pose-')
+    assert cfg['model_args'] == reference['model_args'] and cfg['model_type'] == 'EfficientGCN-B0'
+    args = cfg['dataset_args']['pose']
+    assert (args['train_split'], args['eval_split']) == (f'{split}_train', f'{split}_val')
+    assert (args['layout'], args['keypoint_dim'], args['num_class']) == (layout, keypoint_dim,
+                                                                          classes)
+    assert args['transform'] == transform and args['max_frame'] == 300
+    expected_file = f'ntu{classes}_{"3danno" if keypoint_dim == 3 else "hrnet"}.pkl'
+    assert args['ann_file'].endswith(expected_file)
+    num_class, _, data_shape = dataset_info(cfg['dataset'], cfg['dataset_args'])
+    assert num_class == classes and data_shape == [3, 6, 288, 25 if layout == 'ntu' else 17, 2]
+    names = class_names(cfg['dataset'], cfg['dataset_args'], num_class)
+    assert len(names) == classes and names[0] == 'drink water'
+    assert input_format(cfg['dataset'], cfg['dataset_args'])['keypoint_dim'] == keypoint_dim
+
+
+def test_pose_dataset_entries_are_checked_and_class_names_read_from_a_file(tmp_path):
+    from dataset import class_names, dataset_info
+    cfg = load_config('1002')
+    names = tmp_path / 'names.txt'
+    names.write_text('\n'.join(f'action {i}' for i in range(10)) + '\n\n')
+    cfg = apply_overrides(cfg, [f'dataset_args.pose.class_names={names}'])
+    assert class_names(cfg['dataset'], cfg['dataset_args'], 10)[9] == 'action 9'
+    with pytest.raises(ConfigError, match='names 10 classes but num_class is 12'):
+        class_names(cfg['dataset'], cfg['dataset_args'], 12)
+    cfg['dataset_args']['pose']['class_names'] = None
+    assert class_names(cfg['dataset'], cfg['dataset_args'], 3) == ['class 0', 'class 1', 'class 2']
+    for key, value, message in [('num_class', 0, 'num_class is 0'),
+                                ('keypoint_dim', 4, 'give 2 or 3'),
+                                ('layout', 'hands', "layout is 'hands'"),
+                                ('max_frame', 'all', 'max_frame')]:
+        bad = load_config('1002')
+        bad['dataset_args']['pose'][key] = value
+        with pytest.raises(ConfigError, match=message):
+            dataset_info(bad['dataset'], bad['dataset_args'])

@@ -285,8 +285,9 @@ print(json.dumps(generator.generate(json.loads({cfg!r}), progress=False)))
 '''
 
 
-def peak_generation_memory(root, folder):
-    cfg = json.dumps(config(root, folder))
+def peak_generation_memory(cfg):
+    """Peak anonymous memory of generate(cfg) in a process of its own (workers included)."""
+    cfg = json.dumps(cfg)
     result, peak = run_watching_memory([sys.executable, '-c',
                                         _CHILD.format(repo=str(REPO), cfg=cfg)])
     assert result.returncode == 0, result.stderr
@@ -302,8 +303,8 @@ def test_peak_memory_does_not_grow_with_the_number_of_files(tmp_path):
     few.mkdir()
     for path in paths[::4]:
         shutil.copyfile(path, few / path.name)
-    small = peak_generation_memory(tmp_path / 'out_few', few)
-    large = peak_generation_memory(tmp_path / 'out_many', many)
+    small = peak_generation_memory(config(tmp_path / 'out_few', few))
+    large = peak_generation_memory(config(tmp_path / 'out_many', many))
     extra_output = (len(paths) - len(paths[::4])) * 3 * 300 * 25 * 2 * 4    # 27 MB more written
     assert large - small < 0.3 * extra_output, (small, large)
 

@@ -73,3 +73,9 @@ def test_every_model_configuration_trains_a_step_on_the_coco_graph(layer_type, a
     assert logits.shape == [2, 5] and feature.shape[3] == 17
     F.cross_entropy(logits, paddle.to_tensor([1, 3])).backward()
     assert all(p.grad is not None for p in net.parameters() if not p.stop_gradient)
+
+
+def test_centre_joints():
+    """The J input is relative to the spine middle for NTU (as the checkpoints were trained) and
+    to the nose for COCO-17."""
+    assert Graph('ntu-xsub').center == 1 and Graph('coco').center == 0

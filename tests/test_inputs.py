@@ -48,3 +48,10 @@ def test_build_inputs_order_shape_and_dtype(sample):
     np.testing.assert_allclose(out[0], bone_features(sample, CONNECT))
     with pytest.raises(ValueError, match="'X'"):
         build_inputs(sample, 'JX', CONNECT)
+
+
+def test_joint_relative_to_another_centre_and_through_build_inputs(sample):
+    coco = sample[:, :, :17]
+    joint = build_inputs(coco, 'J', Graph('coco').connect_joint, center=0)[0]
+    np.testing.assert_allclose(joint[3:], coco - coco[:, :, :1], atol=1e-6)
+    assert not joint[3:, :, 0].any()

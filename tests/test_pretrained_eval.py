@@ -69,3 +69,30 @@ def test_backend_and_folded_model_give_the_plain_logits(real_skeleton_dir, pretr
     assert np.abs(plain).max() > 1   # real logits, not a vacuous match
     labels = [int(p.name[-12:-9]) - 1 for p in sorted(real_skeleton_dir.glob('*.skeleton'))]
     assert (plain.argmax(axis=1) == labels).sum() >= 11
+
+
+def test_xsub_logits_through_3001_are_those_through_2001(tmp_path, real_skeleton_dir,
+                                                         pretrained_dir):
+    """The 12 real files written as a 3D annotation pickle and evaluated with config 3001 give
+    the logits that config 2001 gives on the .skeleton files (1e-5)."""
+    from pose_files import write_ntu_annotations
+    ann_file = write_ntu_annotations(real_skeleton_dir.glob('*.skeleton'), tmp_path / 'ntu.pkl')
+    runs = {'2001': ['dataset_args.ntu.root_folder', tmp_path / 'ntu',
+                     'dataset_args.ntu.ntu60_path', real_skeleton_dir],
+            '3001': ['dataset_args.pose.root_folder', tmp_path / 'pose',
+                     'dataset_args.pose.ann_file', ann_file]}
+    scores = {}
+    for config_id, (root_key, root, source_key, source) in runs.items():
+        sets = ['--set', f'{root_key}={root}', '--set', f'{source_key}={source}']
+        assert run_main('-c', config_id, '-gd', '-np', *sets).returncode == 0
+        work_dir = tmp_path / f'work{config_id}'
+        result = run_main('-c', config_id, '-e', '-np', '-g', '-pp',
+                          pretrained_dir / 'xsub.pdparams', '-w', work_dir, *sets)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert 'Top-1 accuracy: 6/7(' in result.stdout
+        with open(next(work_dir.glob('*/*/eval_scores.pkl')), 'rb') as f:
+            scores[config_id] = pickle.load(f)
+    assert sorted(scores['3001']) == sorted(scores['2001']) and len(scores['2001']) == 7
+    for name, logits in scores['2001'].items():
+        np.testing.assert_allclose(scores['3001'][name], logits, rtol=0, atol=1e-5)
+        assert np.abs(logits).max() > 1

@@ -57,7 +57,8 @@ def test_a_misfit_checkpoint_names_what_it_is_and_the_configs_that_fit(tmp_path,
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
     assert len(errors) == 1, result.stderr
     assert 'does not fit' in errors[0]
-    assert 'EfficientGCN-B0 with SG layers, 60 classes: configs 2001, 2002 fit' in errors[0]
+    assert 'EfficientGCN-B0 with SG layers, 60 classes: configs 2001, 2002, 3001, 3002 fit' \
+        in errors[0]
 
 
 def test_old_format_and_corrupt_files_are_one_line_errors(tmp_path):
