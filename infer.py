@@ -8,11 +8,15 @@ with paddle2onnx installed, .onnx), then
     python infer.py --model_file xsub.json --data_file eval_data.npy --label_file eval_label.pkl
     python infer.py --model_file xsub.json --benchmark            # speed on a random batch
     python infer.py --model_file xsub.onnx --skeleton more_skeletons/   # ONNX Runtime
+    python infer.py --model_file pose.json --pose_file poses.pkl --split xsub_val
 
-A `.onnx` model file runs in ONNX Runtime, anything else in Paddle Inference.
+A `.onnx` model file runs in ONNX Runtime, anything else in Paddle Inference. A pose file is a
+pose-annotation pickle of mmaction2 / pyskl (reader/pose.py), read as -gd reads it: every sample
+in it, or those of one split.
 
-Everything needed to prepare the input as in training (inputs, num_frame, transform, bones) is
-read from the `<stem>.yml` beside the model file. Results go to stdout, one line per sample;
+
+Everything needed to prepare the input as in training (layout, keypoint_dim, max_frame, inputs,
+num_frame, transform, bones, centre joint) is read from the `<stem>.yml` beside the model file. Results go to stdout, one line per sample;
 notices, warnings and errors go to stderr, errors as one line `error: ...`.
 """
 import argparse
@@ -35,6 +39,9 @@ from runtime import gpu_available, import_paddle, set_cpu_threads, tune_process
 
 DEPLOY_KEYS = ('params_file', 'inputs', 'num_frame', 'transform', 'num_class', 'input_shape',
                'connect_joint', 'class_names')
+# Entries older exports lack: they were all of NTU .skeleton files.
+DEPLOY_DEFAULTS = {'layout': 'ntu', 'keypoint_dim': 3, 'max_frame': reader.sample.MAX_FRAME,
+                   'center': 1}
 TOP_K = 5
 BENCHMARK_WARMUP, BENCHMARK_MIN_RUNS, BENCHMARK_MIN_SECONDS = 2, 3, 2.0
 
@@ -70,6 +77,9 @@ def build_parser():
     add('--params_file', default=None, help='weights (default: the params_file of <stem>.yml)')
     add('--skeleton', nargs='+', default=None, metavar='PATH',
         help='raw NTU .skeleton files or folders of them')
+    add('--pose_file', default=None, metavar='FILE.pkl',
+        help='a pose-annotation pickle (mmaction2 / pyskl format): every sample, or --split')
+    add('--split', default=None, help='the split of --pose_file to infer (default: all samples)')
     add('--data_file', default=None, help='generated {phase}_data.npy (N, 3, T, V, M)')
     add('--label_file', default=None, help='its {phase}_label.pkl: (paths, labels, lengths)')
     add('--output', default=None, metavar='FILE.json', help='write pred, top-5 and logits here')
@@ -93,11 +103,15 @@ def check_args(args):
         raise InferError(f'--batch-size must be at least 1, got {args.batch_size}')
     if args.cpu_threads is not None and args.cpu_threads < 1:
         raise InferError(f'--cpu_threads must be at least 1, got {args.cpu_threads}')
-    if args.skeleton and args.data_file:
-        raise InferError('give either --skeleton or --data_file, not both')
-    if not (args.skeleton or args.data_file or args.benchmark):
-        raise InferError('nothing to infer: give --skeleton PATH... or --data_file FILE '
-                         '(or --benchmark alone to time a random batch)')
+    given = [name for name in ('skeleton', 'pose_file', 'data_file') if getattr(args, name)]
+    if len(given) > 1:
+        raise InferError(f'give one of --skeleton, --pose_file and --data_file, not '
+                         f'--{given[0]} and --{given[1]}')
+    if not (given or args.benchmark):
+        raise InferError('nothing to infer: give --skeleton PATH..., --pose_file FILE or '
+                         '--data_file FILE (or --benchmark alone to time a random batch)')
+    if args.split and not args.pose_file:
+        raise InferError('--split belongs to --pose_file')
     if args.label_file and not args.data_file:
         raise InferError('--label_file belongs to --data_file')
     if args.output and not Path(args.output).resolve().parent.is_dir():
@@ -123,7 +137,7 @@ def read_deploy_config(model_file):
     missing = [key for key in DEPLOY_KEYS if not isinstance(deploy, dict) or key not in deploy]
     if missing:
         raise InferError(f'inference config {path} has no {missing[0]!r} entry: export again')
-    return deploy
+    return {**DEPLOY_DEFAULTS, **deploy}
 
 
 def is_onnx(model_file):
@@ -191,15 +205,36 @@ def read_skeleton_file(path, deploy):
 
 
 def to_model_inputs(samples, deploy):
-    """(N, C, T, V, M) xyz -> (N, I, 6, num_frame, V, M) float32, cut as the feeder does."""
+    """(N, C, T, V, M) samples -> (N, I, 6, num_frame, V, M) float32, cut as the feeder does."""
     num_frame = deploy['num_frame']
     return np.stack([build_inputs(np.asarray(sample[:, :num_frame]), deploy['inputs'],
-                                  deploy['connect_joint']) for sample in samples])
+                                  deploy['connect_joint'], deploy['center'])
+                     for sample in samples])
 
 
-def skeleton_batches(files, deploy, batch_size, failures):
-    """(names, inputs, labels) batches of the readable files; unreadable ones are reported."""
-    names, samples, labels = [], [], []
+def batched(samples, deploy, batch_size):
+    """(names, inputs, labels) batches of (name, sample, label) triples."""
+    names, data, labels = [], [], []
+    for name, sample, label in samples:
+        names.append(name)
+        data.append(sample)
+        labels.append(label)
+        if len(names) == batch_size:
+            yield names, to_model_inputs(data, deploy), labels
+            names, data, labels = [], [], []
+    if names:
+        yield names, to_model_inputs(data, deploy), labels
+
+
+def check_ntu_model(deploy):
+    if deploy['layout'] != 'ntu' or deploy['keypoint_dim'] != 3:
+        raise InferError(f'.skeleton files hold 3D NTU-25 joints, but this model takes '
+                         f'{deploy["keypoint_dim"]}D poses in the {deploy["layout"]} layout: '
+                         'give them with --pose_file')
+
+
+def skeleton_samples(files, deploy, failures):
+    """(name, sample, label) of the readable files; unreadable ones are reported."""
     for path in files:
         try:
             data = read_skeleton_file(path, deploy)
@@ -208,14 +243,53 @@ def skeleton_batches(files, deploy, batch_size, failures):
             failures.append(str(path))
             continue
         check_sample_shape(data.shape, deploy, str(path))
-        names.append(reader.sample_stem(path))
-        samples.append(data)
-        labels.append(label_from_name(path, deploy['num_class']))
-        if len(names) == batch_size:
-            yield names, to_model_inputs(samples, deploy), labels
-            names, samples, labels = [], [], []
-    if names:
-        yield names, to_model_inputs(samples, deploy), labels
+        yield reader.sample_stem(path), data, label_from_name(path, deploy['num_class'])
+
+
+def open_pose_file(args, deploy, failures):
+    """The (id, annotation) pairs of --pose_file (its --split, or all); ids of the split that
+    cannot be taken are reported."""
+    try:
+        annotations, splits = reader.load_annotations(args.pose_file)
+        samples, missing = reader.split_samples(annotations, splits, args.split, args.pose_file)
+    except reader.PoseFileError as e:
+        raise InferError(str(e)) from None
+    found = reader.pose.keypoint_dim(annotations)
+    if found is not None and found != deploy['keypoint_dim']:
+        raise InferError(f'{args.pose_file} holds {found}D keypoints but the model takes '
+                         f'{deploy["keypoint_dim"]}D poses ({deploy["layout"]} layout)')
+    for name, reason in missing:
+        report_error(name, reason)
+        failures.append(name)
+    return samples
+
+
+def pose_samples(samples, deploy, failures):
+    """(name, sample, label) of the usable annotations, prepared as -gd prepares them; the label
+    is None when the annotation has none the model knows."""
+    num_joints = deploy['input_shape'][-2]
+    for name, annotation in samples:
+        try:
+            data, _, notes = reader.pose_sample(annotation, num_joints, deploy['keypoint_dim'],
+                                                deploy['max_frame'], bool(deploy['transform']))
+        except reader.PoseSampleError as e:
+            report_error(name, e)
+            failures.append(name)
+            continue
+        for note in notes:
+            print(f'warning: {name}: {one_line(note)}', file=sys.stderr)
+        check_sample_shape(data.shape, deploy, name)
+        yield name, data, pose_label(name, annotation, deploy['num_class'])
+
+
+def pose_label(name, annotation, num_class):
+    if annotation.get('label') is None:
+        return None
+    try:
+        return reader.pose.read_label(annotation, num_class)
+    except reader.PoseSampleError as e:
+        print(f'warning: {name}: {e}; its prediction is not scored', file=sys.stderr)
+        return None
 
 
 def sample_fits(shape, deploy):
@@ -272,7 +346,7 @@ def read_label_file(path, num_samples, num_class):
     if outside:
         raise InferError(f'label file {path} has label {outside[0]}, but the model has '
                          f'{num_class} classes')
-    return [reader.sample_stem(p) for p in paths], [int(label) for label in labels]
+    return [reader.row_name(p) for p in paths], [int(label) for label in labels]
 
 
 def data_file_batches(data, names, labels, deploy, batch_size):
@@ -523,12 +597,20 @@ def describe_run(args, cpu_threads, runner):
 
 # ---------------------------------------------------------------- main
 def open_batches(args, deploy, failures):
-    """The batch generator of --skeleton or --data_file (None for a bare --benchmark)."""
+    """The batch generator of --skeleton, --pose_file or --data_file (None for a bare
+    --benchmark)."""
     if args.skeleton:
+        check_ntu_model(deploy)
         files = skeleton_files(args.skeleton, failures)
         if not files and not failures:
             raise InferError(f'no .skeleton files in {" ".join(args.skeleton)}')
-        return skeleton_batches(files, deploy, args.batch_size, failures)
+        return batched(skeleton_samples(files, deploy, failures), deploy, args.batch_size)
+    if args.pose_file:
+        samples = open_pose_file(args, deploy, failures)
+        if not samples and not failures:
+            raise InferError(f'{args.pose_file} holds no samples'
+                             f'{" in split " + repr(args.split) if args.split else ""}')
+        return batched(pose_samples(samples, deploy, failures), deploy, args.batch_size)
     if args.data_file:
         data, names, labels = open_data_file(args, deploy)
         return data_file_batches(data, names, labels, deploy, args.batch_size)

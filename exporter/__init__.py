@@ -15,8 +15,7 @@ import paddle
 import yaml
 
 import model as model_zoo
-from dataset import dataset_args_of
-from dataset.ntu_actions import class_names
+from dataset import class_names, dataset_args_of, input_format
 from errors import UserError
 
 from . import onnx_file, paddle_forms
@@ -42,10 +41,12 @@ def inference_config(cfg, data_shape, num_class, graph, model_file, params_file)
     return {
         'model_file': model_file, 'params_file': params_file,
         'config': cfg['config'], 'model_type': cfg['model_type'], 'dataset': cfg['dataset'],
-        'graph': graph.dataset, 'connect_joint': graph.connect_joint.tolist(),
+        **input_format(cfg['dataset'], cfg['dataset_args']),
+        'connect_joint': graph.connect_joint.tolist(), 'center': int(graph.center),
         'inputs': dataset_args['inputs'], 'num_frame': dataset_args['num_frame'],
         'transform': bool(dataset_args['transform']), 'num_class': num_class,
-        'input_shape': [-1] + list(data_shape), 'class_names': class_names(num_class),
+        'input_shape': [-1] + list(data_shape),
+        'class_names': class_names(cfg['dataset'], cfg['dataset_args'], num_class),
     }
 
 
