@@ -1,6 +1,8 @@
 """The README's first command: the demo generates, trains, evaluates and saves on the CPU."""
 import json
 
+import numpy as np
+
 from commands import run_main
 
 
@@ -20,3 +22,21 @@ def test_demo_reaches_80_percent(tmp_path):
     best_top1 = float(result.stdout.split('Finished training. Best top-1 ')[1].split('%')[0])
     assert best_top1 >= 80.0, result.stdout[-3000:]
     assert (run_dir / 'best.pdparams').is_file() and (work_dir / 'checkpoint.pdparams').is_file()
+
+
+def test_pose_demo_reaches_80_percent(tmp_path):
+    """-c 1002: synthetic 2D COCO-17 annotations are written, converted, trained and evaluated."""
+    work_dir = tmp_path / 'work'
+    ann_file = tmp_path / 'poses' / 'synthetic_2d.pkl'
+    result = run_main('-c', '1002', '-np', '--set', f'work_dir={work_dir}',
+                      '--set', f'dataset_args.pose.root_folder={tmp_path / "npy"}',
+                      '--set', f'dataset_args.pose.ann_file={ann_file}', timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ann_file.is_file()
+    data = tmp_path / 'npy' / 'original' / 'pose-demo' / 'eval_data.npy'
+    assert np.load(data, mmap_mode='r').shape == (120, 3, 32, 17, 2)
+    run_dir = next(work_dir.glob('*/*/'))
+    best = json.loads((run_dir / 'eval_results.json').read_text())
+    assert best['num_samples'] == 120
+    best_top1 = float(result.stdout.split('Finished training. Best top-1 ')[1].split('%')[0])
+    assert best_top1 >= 80.0, result.stdout[-3000:]
