@@ -270,6 +270,7 @@ def _phase_samples(sources, settings):
 
 def _load_annotation_file(path, settings):
     """(annotations, splits) of the pickle, checked against the config's keypoint_dim."""
+    logger.info('reading %s (a pickle loads whole: large files take a while)', path)
     try:
         annotations, splits = load_annotations(path)
     except PoseFileError as e:
