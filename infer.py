@@ -14,10 +14,10 @@ A `.onnx` model file runs in ONNX Runtime, anything else in Paddle Inference. A 
 pose-annotation pickle of mmaction2 / pyskl (reader/pose.py), read as -gd reads it: every sample
 in it, or those of one split.
 
-
 Everything needed to prepare the input as in training (layout, keypoint_dim, max_frame, inputs,
-num_frame, transform, bones, centre joint) is read from the `<stem>.yml` beside the model file. Results go to stdout, one line per sample;
-notices, warnings and errors go to stderr, errors as one line `error: ...`.
+num_frame, transform, bones, centre joint) is read from the `<stem>.yml` beside the model file.
+Results go to stdout, one line per sample; notices, warnings and errors go to stderr, errors as
+one line `error: ...`.
 """
 import argparse
 import contextlib

@@ -1,8 +1,9 @@
 """The J/V/B input builder shared by training (feeder) and deployment (infer.py).
 
-A sample is (C=3, T, V, M): x y z, or for 2D poses x y and the keypoint score; the result is (I, 6, T, V, M), one 6-channel block per
-letter of `inputs`, in the letters' order. Numpy only: each block is written in place into
-one preallocated array (the feeder builds one sample per training step, so copies count).
+A sample is (C=3, T, V, M): x y z, or for 2D poses x y and the keypoint score; the result is
+(I, 6, T, V, M), one 6-channel block per letter of `inputs`, in the letters' order. Numpy only:
+each block is written in place into one preallocated array (the feeder builds one sample per
+training step, so copies count).
 """
 import numpy as np
 
