@@ -80,8 +80,7 @@ def generate(cfg, progress=True):
                                                bool(args.get('transform')), progress)
             summary[phase] = {'kept': kept, 'skipped': len(phase_skipped)}
             skipped += phase_skipped
-    _atomic_write(out_dir / 'skipped.txt',
-                  ''.join(f'{path}: {reason}\n' for path, reason in skipped).encode())
+    _write_skipped(out_dir, skipped)
     logger.info('%s: train kept %d, skipped %d; eval kept %d, skipped %d; %d bad names, '
                 '%d on the ignore list -> %s', benchmark, summary['train']['kept'],
                 summary['train']['skipped'], summary['eval']['kept'],
@@ -177,6 +176,12 @@ def _output_folder(args, benchmark):
     return out_dir
 
 
+def _write_skipped(out_dir, skipped):
+    """skipped.txt: one `path or id: reason` line per sample left out."""
+    _atomic_write(out_dir / 'skipped.txt',
+                  ''.join(f'{name}: {reason}\n' for name, reason in skipped).encode())
+
+
 def _remove_old_outputs(out_dir):
     """A new run must never leave an earlier run's files beside its own."""
     for phase in PHASES:
@@ -207,8 +212,7 @@ def generate_from_annotations(cfg, progress=True):
         phase_skipped = [_skip(name, reason) for name, reason in missing] + phase_skipped
         summary[phase] = {'kept': kept, 'skipped': len(phase_skipped)}
         skipped += phase_skipped
-    _atomic_write(out_dir / 'skipped.txt',
-                  ''.join(f'{name}: {reason}\n' for name, reason in skipped).encode())
+    _write_skipped(out_dir, skipped)
     logger.info('%s: train kept %d, skipped %d; eval kept %d, skipped %d -> %s', dataset,
                 summary['train']['kept'], summary['train']['skipped'],
                 summary['eval']['kept'], summary['eval']['skipped'], out_dir)
@@ -266,8 +270,6 @@ def _phase_samples(sources, settings):
     return phases
 
 
-
-
 def _load_annotation_file(path, settings):
     """(annotations, splits) of the pickle, checked against the config's keypoint_dim."""
     logger.info('reading %s (a pickle loads whole: large files take a while)', path)
@@ -276,11 +278,13 @@ def _load_annotation_file(path, settings):
     except PoseFileError as e:
         raise GenerateError(f'{e}: set dataset_args.{POSE}.ann_file to a pose-annotation '
                             'pickle') from None
-    found = pose.keypoint_dim(annotations)
-    if found is not None and found != settings['keypoint_dim']:
-        raise GenerateError(f'{path} holds {found}D keypoints but the config says keypoint_dim '
-                            f'{settings["keypoint_dim"]}: set dataset_args.{POSE}.keypoint_dim='
-                            f'{found} (and the layout to match)')
+    wanted = settings['keypoint_dim']
+    try:
+        pose.check_keypoint_dim(annotations, wanted, path,
+                                f'the config says keypoint_dim {wanted}')
+    except PoseFileError as e:
+        raise GenerateError(f'{e}: set dataset_args.{POSE}.keypoint_dim to the file\'s (and the '
+                            'layout to match)') from None
     if splits is None:
         logger.info('%s holds a list of annotations without splits: its %d samples are one '
                     'split (split names do not apply)', path, len(annotations))

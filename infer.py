@@ -251,13 +251,12 @@ def open_pose_file(args, deploy, failures):
     cannot be taken are reported."""
     try:
         annotations, splits = reader.load_annotations(args.pose_file)
+        reader.pose.check_keypoint_dim(annotations, deploy['keypoint_dim'], args.pose_file,
+                                       f'the model takes {deploy["keypoint_dim"]}D poses '
+                                       f'({deploy["layout"]} layout)')
         samples, missing = reader.split_samples(annotations, splits, args.split, args.pose_file)
     except reader.PoseFileError as e:
         raise InferError(str(e)) from None
-    found = reader.pose.keypoint_dim(annotations)
-    if found is not None and found != deploy['keypoint_dim']:
-        raise InferError(f'{args.pose_file} holds {found}D keypoints but the model takes '
-                         f'{deploy["keypoint_dim"]}D poses ({deploy["layout"]} layout)')
     for name, reason in missing:
         report_error(name, reason)
         failures.append(name)

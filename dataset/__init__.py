@@ -21,15 +21,20 @@ NUM_CHANNELS = 6   # every input branch (J, V or B) has 6 channels
 NUM_PERSONS = 2
 
 
+def _prefix(dataset):
+    """ntu for ntu-xsub, pose for pose-*: the dataset_args section, and NTU's layout."""
+    return str(dataset).split('-')[0]
+
+
 def is_pose_dataset(dataset):
-    return str(dataset).split('-')[0] == POSE
+    return _prefix(dataset) == POSE
 
 
 def _section(dataset, dataset_args):
     """The entry of dataset_args for the dataset's kind (dataset_args.ntu for ntu-xsub,
     dataset_args.pose for pose-*)."""
     from errors import ConfigError
-    kind = str(dataset).split('-')[0]
+    kind = _prefix(dataset)
     if not isinstance(dataset_args, dict) or not isinstance(dataset_args.get(kind), dict):
         raise ConfigError(f'dataset_args has no {kind!r} entry for {dataset}')
     return dataset_args[kind]
@@ -67,13 +72,6 @@ def pose_settings(args):
     return settings
 
 
-def layout_of(dataset, dataset_args):
-    """The skeleton layout: the NTU benchmarks' prefix, or a pose dataset's `layout` entry."""
-    if is_pose_dataset(dataset):
-        return pose_settings(_section(dataset, dataset_args))['layout']
-    return str(dataset).split('-')[0]
-
-
 def dataset_info(dataset, dataset_args):
     """num_class, graph and data_shape [I, C, T, V, M] of a config's dataset."""
     from errors import ConfigError
@@ -81,9 +79,12 @@ def dataset_info(dataset, dataset_args):
         raise ConfigError(f'unknown dataset {dataset!r}; choose one of {", ".join(NUM_CLASSES)} '
                           f'or name a pose-annotation dataset {POSE}-<name>')
     args = _section(dataset, dataset_args)
-    num_class = pose_settings(args)['num_class'] if is_pose_dataset(dataset) \
-        else NUM_CLASSES[dataset]
-    graph = Graph(layout_of(dataset, dataset_args))
+    if is_pose_dataset(dataset):
+        settings = pose_settings(args)
+        num_class, layout = settings['num_class'], settings['layout']
+    else:
+        num_class, layout = NUM_CLASSES[dataset], _prefix(dataset)
+    graph = Graph(layout)
     inputs = args['inputs']
     if not inputs or set(inputs) - set('JVB'):
         raise ConfigError(f'dataset_args inputs {inputs!r} must be letters of J, V, B')
@@ -132,7 +133,7 @@ def input_format(dataset, dataset_args):
         format_ = {'source': 'pose annotations', 'layout': settings['layout'],
                    'keypoint_dim': settings['keypoint_dim'], 'max_frame': settings['max_frame']}
     else:
-        format_ = {'source': 'ntu .skeleton files', 'layout': layout_of(dataset, dataset_args),
+        format_ = {'source': 'ntu .skeleton files', 'layout': _prefix(dataset),
                    'keypoint_dim': 3, 'max_frame': MAX_FRAME}
     format_['normalisation'] = NORMALISATION[format_['keypoint_dim']]
     return format_

@@ -108,6 +108,13 @@ def keypoint_dim(annotations):
     return None
 
 
+def check_keypoint_dim(annotations, wanted, path, expected_by):
+    """PoseFileError when the file's keypoints are not `wanted`-D, naming what expected them."""
+    found = keypoint_dim(annotations)
+    if found is not None and found != wanted:
+        raise PoseFileError(f'{path} holds {found}D keypoints but {expected_by}')
+
+
 def read_label(annotation, num_class):
     """The 0-based class of an annotation; PoseSampleError when it has none in 0..num_class-1."""
     label = annotation.get('label')
