@@ -348,12 +348,6 @@ def read_label_file(path, num_samples, num_class):
     return [reader.row_name(p) for p in paths], [int(label) for label in labels]
 
 
-def data_file_batches(data, names, labels, deploy, batch_size):
-    for start in range(0, len(data), batch_size):
-        stop = start + batch_size
-        yield names[start:stop], to_model_inputs(data[start:stop], deploy), labels[start:stop]
-
-
 # ---------------------------------------------------------------- Paddle Inference
 def configure_threads(cpu_threads):
     """OMP_NUM_THREADS must be set before paddle loads; --cpu_threads wins over the default."""
@@ -612,7 +606,7 @@ def open_batches(args, deploy, failures):
         return batched(pose_samples(samples, deploy, failures), deploy, args.batch_size)
     if args.data_file:
         data, names, labels = open_data_file(args, deploy)
-        return data_file_batches(data, names, labels, deploy, args.batch_size)
+        return batched(zip(names, data, labels), deploy, args.batch_size)
     return None
 
 
