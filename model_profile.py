@@ -9,16 +9,21 @@ does this figure; the aggregation's multiply-adds (K hops x C x T x V x V per gr
 given beside it. For B0 / B2 / B4 at 288 frames this gives 2.69 / 3.98 / 8.24 G, against the
 paper's 2.73 / 4.05 / 8.36 G (convolutions alone: 2.63 / 3.88 / 8.02 G).
 """
+import copy
 import math
 
 import paddle
 import paddle.nn as nn
 
+from model.backend import remove_forms
 from model.layers import SpatialGraphConv
 
 
 def profile(net, data_shape):
-    """{'parameters', 'multiply_adds', 'aggregation'} of net for one sample of data_shape."""
+    """{'parameters', 'multiply_adds', 'aggregation'} of net for one sample of data_shape,
+    counted on a copy in its class's own forwards: a backend's forms (the engine installs the
+    CPU one) compute with the layers' weights directly, so the hooks below would miss them."""
+    net = remove_forms(copy.deepcopy(net))
     counted, aggregation = [], []
 
     def conv(layer, inputs, output):
@@ -30,21 +35,14 @@ def profile(net, data_shape):
     def graph_conv(layer, inputs, output):
         aggregation.append(layer.s_kernel_size * math.prod(output.shape) * layer.A.shape[1])
 
-    hooks = []
     for layer in net.sublayers():
         for kind, hook in ((nn.Conv2D, conv), (nn.Conv3D, conv), (nn.BatchNorm2D, batch_norm),
                            (SpatialGraphConv, graph_conv)):
             if isinstance(layer, kind):
-                hooks.append(layer.register_forward_post_hook(hook))
-    training = net.training
+                layer.register_forward_post_hook(hook)
     net.eval()
-    try:
-        with paddle.no_grad():
-            net(paddle.zeros([1] + list(data_shape)))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        net.train(training)
+    with paddle.no_grad():
+        net(paddle.zeros([1] + list(data_shape)))
     parameters = sum(math.prod(p.shape) for name, p in net.named_parameters()
                      if not p.stop_gradient and not name.endswith('.edge'))
     return {'parameters': parameters, 'multiply_adds': sum(counted),

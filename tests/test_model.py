@@ -178,3 +178,15 @@ def test_profile_flag_needs_no_data(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert '0.286 M trainable parameters' in result.stdout
     assert '2.69 G multiply-adds' in result.stdout
+
+
+def test_profile_counts_the_same_with_the_cpu_backend_installed():
+    """Training logs the profile of the engine's model, which carries the CPU backend."""
+    import model_profile
+    from model import cpu_backend
+    net, _, data_shape, _ = build_model(load_config('1001'))
+    plain = model_profile.profile(net, data_shape)
+    if not cpu_backend.install(net):
+        pytest.skip('the CPU backend is not installed here (no C compiler or EFFICIENTGCN_NO_C)')
+    assert model_profile.profile(net, data_shape) == plain
+    assert plain['multiply_adds'] > 1e8
