@@ -303,9 +303,8 @@ class Processor:
         self.open_run_dir()   # only once the checkpoint and the data are known to be good
         return self.run_evaluation(epoch=None)
 
-    def _predict(self, loader):
+    def _predict(self, loader, net):
         """Logits of this rank's samples: dict name -> float32 logits, and name -> label."""
-        net = self.eval_model()
         scores, labels = {}, {}
         with paddle.no_grad():
             for data, label, names in self._progress(loader, 'Evaluating'):
@@ -326,27 +325,33 @@ class Processor:
             all_labels.update(rank_labels)
         return all_scores, all_labels
 
-    def run_evaluation(self, epoch):
-        """Score every eval sample once; log and (rank 0) write eval_results.json and
-        eval_scores.pkl in the run folder. `epoch` is None outside training. Returns the
-        results (metrics.summarize) and the scores (sample name -> logits)."""
+    def run_evaluation(self, epoch, net=None):
+        """Score every eval sample once with net (default: the eval model of the current
+        weights); log and (rank 0) write eval_results.json and eval_scores.pkl in the run folder.
+        `epoch` is None outside training. Returns the results (metrics.summarize) and the scores
+        (sample name -> logits)."""
         start = time.time()
-        scores, labels = self._gather(*self._predict(self.eval_loader))
+        net = net or self.eval_model()
+        scores, labels = self._gather(*self._predict(self.eval_loader, net))
         elapsed = time.time() - start
-        feeder = self.eval_loader.dataset
-        names = [n for n in feeder.names if n in scores]
-        logits = np.stack([scores[n] for n in names])
-        results = metrics.summarize(logits, [labels[n] for n in names], self.num_class)
-        results['epoch'] = epoch
-        metrics.log_scores(results)
-        n = results['num_samples']
+        results = self._record(scores, labels, epoch)
         logger.info('Evaluating time: %.2fs, Speed: %.2f sequences/(second*device)', elapsed,
-                    n / max(elapsed, 1e-9) / self.world_size)
-        if self.is_main:
-            self.write_eval_outputs(results, scores)
+                    results['num_samples'] / max(elapsed, 1e-9) / self.world_size)
         if self.world_size > 1:
             paddle.distributed.barrier()
         return results, scores
+
+    def _record(self, scores, labels, epoch):
+        """The results of the eval split's scores (labels: name -> label), logged and (rank 0)
+        written beside them."""
+        names = [n for n in self.eval_loader.dataset.names if n in scores]
+        results = metrics.summarize(np.stack([scores[n] for n in names]),
+                                    [labels[n] for n in names], self.num_class)
+        results['epoch'] = epoch
+        metrics.log_scores(results)
+        if self.is_main:
+            self.write_eval_outputs(results, scores)
+        return results
 
     def write_eval_outputs(self, results, scores):
         public = {k: v for k, v in results.items() if k != 'confusion_matrix'}
@@ -370,20 +375,16 @@ class Processor:
         key = visualizer.scores_key(cfg) if self.world_size == 1 else None
         cached = key and visualizer.find_cached_scores(self.work_dir, key, options.feeder,
                                                        self.num_class)
+        self.eval_loader, net = options.loader, self.eval_model()
         if cached:
             logger.info('Reusing the eval scores of the same checkpoint and data: %s', cached[0])
             scores = cached[1]
-            results = metrics.summarize(np.stack([scores[n] for n in options.feeder.names]),
-                                        options.feeder.labels, self.num_class)
-            results['epoch'] = None
-            metrics.log_scores(results)
-            self.write_eval_outputs(results, scores)
+            results = self._record(scores, dict(zip(options.feeder.names, options.feeder.labels)),
+                                   epoch=None)
         else:   # several processes could disagree on a reuse, so they always evaluate
-            self.eval_loader = options.loader
-            results, scores = self.run_evaluation(epoch=None)
+            results, scores = self.run_evaluation(epoch=None, net=net)
         if key is not None:
             atomic_save(key, self.run_dir / visualizer.SCORES_KEY_NAME, save_json)
         if not self.is_main:
             return None
-        return visualizer.draw(self.run_dir, cfg, options, results, scores, self.eval_model(),
-                               self.graph)
+        return visualizer.draw(self.run_dir, cfg, options, results, scores, net, self.graph)
