@@ -12,7 +12,7 @@ import time
 from config import apply_overrides, load_config, set_value
 from errors import UserError
 from logs import setup_logging
-from runtime import import_paddle, tune_process
+from runtime import environment_for_children, import_paddle, tune_process
 
 
 def build_parser():
@@ -149,7 +149,7 @@ def launch(args, cfg, argv, count):
     print(f'starting {count} processes on paddle.distributed.launch; their logs: '
           f'{log_dir}/workerlog.*', flush=True)
     # the processes skip -dh: this one has waited already
-    environment = {**os.environ, LAUNCHED_BY_MAIN: '1'}
+    environment = {**environment_for_children(), LAUNCHED_BY_MAIN: '1'}
     code = subprocess.run(command + [str(Path(__file__).resolve()), *argv],
                           env=environment).returncode
     if code != 0:

@@ -37,12 +37,24 @@ def import_paddle():
     return paddle
 
 
+# Settings this process chose itself (not the user): processes it starts choose their own.
+_CHOSEN_HERE = set()
+
+
 def set_cpu_threads():
     """Paddle's CPU kernels use one thread unless told: share the cores among the processes
     launched on this machine, unless the user chose a number."""
     processes = int(os.environ.get('PADDLE_LOCAL_SIZE', '1'))
     threads = max(1, (os.cpu_count() or 1) // max(processes, 1))
-    os.environ.setdefault('OMP_NUM_THREADS', str(threads))
+    if 'OMP_NUM_THREADS' not in os.environ:
+        os.environ['OMP_NUM_THREADS'] = str(threads)
+        _CHOSEN_HERE.add('OMP_NUM_THREADS')
+
+
+def environment_for_children():
+    """os.environ without the thread count this process chose for itself, so that processes it
+    launches share the cores among themselves (set_cpu_threads) instead of each taking all."""
+    return {k: v for k, v in os.environ.items() if k not in _CHOSEN_HERE}
 
 
 def keep_freed_memory():

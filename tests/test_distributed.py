@@ -94,3 +94,27 @@ def test_a_global_batch_the_processes_cannot_split_is_a_one_line_error(tmp_path)
     assert result.returncode == 1 and 'Traceback' not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
     assert len(errors) == 1 and 'does not split over 2 processes' in errors[0], result.stderr
+
+
+_THREADS = '''
+import os, sys
+sys.path.insert(0, os.getcwd())
+import runtime
+runtime.set_cpu_threads()
+print(os.environ['OMP_NUM_THREADS'], runtime.environment_for_children().get('OMP_NUM_THREADS'))
+'''
+
+
+def test_launched_processes_share_the_cores_unless_the_user_chose_the_threads():
+    """main.py's own thread count is not handed to the processes it launches: each of N takes
+    cores / N (at least 1); a count the user set is handed on."""
+    import os
+    cores = os.cpu_count() or 1
+    bare = {k: v for k, v in os.environ.items()
+            if k not in ('OMP_NUM_THREADS', 'PADDLE_LOCAL_SIZE')}
+    parent = run_python('-c', _THREADS, env=bare, check=True).stdout.split()
+    assert parent == [str(cores), 'None']
+    child = run_python('-c', _THREADS, env={**bare, 'PADDLE_LOCAL_SIZE': '2'}, check=True)
+    assert child.stdout.split()[0] == str(max(1, cores // 2))
+    chosen = run_python('-c', _THREADS, env={**bare, 'OMP_NUM_THREADS': '3'}, check=True)
+    assert chosen.stdout.split() == ['3', '3']
