@@ -44,6 +44,7 @@ if __name__ == '__main__':
 import numpy as np  # noqa: E402
 
 import infer  # noqa: E402
+from exporter.program import saved_model_file  # noqa: E402
 from benchmark_basics import FORWARD_GFLOP, gemm_gflops, one_thread_gemm_gflops, \
     timed  # noqa: E402
 from commands import run_main, run_python  # noqa: E402
@@ -78,7 +79,7 @@ def export(checkpoint):
     if result.returncode != 0:
         sys.exit(f'export failed:\n{result.stderr[-2000:]}')
     stem = checkpoint.with_suffix('')
-    return next(stem.with_suffix(s) for s in ('.json', '.pdmodel') if stem.with_suffix(s).is_file())
+    return saved_model_file(stem)
 
 
 def inference_engine(model_file, batch_size, mkldnn):

@@ -17,6 +17,7 @@ import initializer
 from commands import run_main, run_python
 from config import apply_overrides, load_config
 from dataset.inputs import build_inputs
+from exporter.program import saved_model_file
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
 from reader import load_sample, parse_name, write_synthetic_dataset
 
@@ -31,7 +32,7 @@ def export(checkpoint, config_id, overrides=()):
     result = run_main('-c', config_id, '-ex', '-pp', checkpoint, '-g', *sets)
     assert result.returncode == 0, result.stderr[-3000:]
     stem = Path(checkpoint).with_suffix('')
-    return next(stem.with_suffix(s) for s in ('.json', '.pdmodel') if stem.with_suffix(s).is_file())
+    return saved_model_file(stem)
 
 
 def onnx_file_of(model_file):

@@ -19,7 +19,8 @@ def mean_of_rows(x):
 
 def _on_cpu_in_dygraph(x):
     """Where the hand-written backwards below pay off (and were measured): GPU kernels reduce
-    fast, and static graphs are left for Paddle's passes to fuse."""
+    fast. (The backend's forms never run in a saved program: reparameterize removes them, and
+    export installs its own.)"""
     return paddle.in_dynamic_mode() and x.place.is_cpu_place()
 
 

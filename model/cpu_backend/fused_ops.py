@@ -6,8 +6,7 @@ bodies.
 
 Paddle runs the bias add, batch norm, residual add and activation as separate single-threaded
 CPU passes (over half of a B0 training step), and its depthwise convolution on one thread too.
-Elsewhere (GPU, static graphs for export, no C compiler) Paddle's operations compute the same
-values.
+Elsewhere (GPU, no C compiler) Paddle's operations compute the same values.
 """
 import numpy as np
 import paddle
