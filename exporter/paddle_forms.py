@@ -40,8 +40,7 @@ def joint_attention_layer(layer, x):
     att = layer.att
     _, c, t, v = x.shape
     x_t, x_v = F.avg_pool2d(x, [1, v]), F.avg_pool2d(x, [t, 1]).reshape([-1, c, v, 1])
-    x_t, x_v = paddle.split(att.fcn(paddle.concat([x_t, x_v], axis=2)), [t, v], axis=2)
-    att_t, att_v = F.sigmoid(att.conv_t(x_t)), F.sigmoid(att.conv_v(x_v))
+    att_t, att_v = att.factors_of_means(x_t, x_v)
     scale, shift = batch_norm_affine(layer.bn)
     per_frame = att_t.reshape([-1, c, 1, t]) * scale.reshape([-1, 1, 1])
     per_joint = att_v.reshape([-1, c, 1, v])

@@ -30,9 +30,14 @@ class ST_Joint_Att(nn.Layer):
 
     def factors(self, x):
         """The map's two factors: per frame (N, C, T, 1) and per joint (N, C, V, 1)."""
-        t, v = x.shape[2], x.shape[3]
         x_t = x.mean(axis=3, keepdim=True)                                  # N, C, T, 1
         x_v = x.mean(axis=2, keepdim=True).transpose([0, 1, 3, 2])          # N, C, V, 1
+        return self.factors_of_means(x_t, x_v)
+
+    def factors_of_means(self, x_t, x_v):
+        """The factors from the per-frame and per-joint means, (N, C, T, 1) and (N, C, V, 1):
+        one fcn over both together, then a conv and a sigmoid each."""
+        t, v = x_t.shape[2], x_v.shape[2]
         x_t, x_v = paddle.split(self.fcn(paddle.concat([x_t, x_v], axis=2)), [t, v], axis=2)
         return F.sigmoid(self.conv_t(x_t)), F.sigmoid(self.conv_v(x_v))
 

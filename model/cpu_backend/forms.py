@@ -209,8 +209,7 @@ def joint_attention_factors(att, x):
     x_t = mean_of_rows(x.reshape([-1, c * t, v])).reshape([-1, c, t, 1])
     ones = paddle.full([1, t], 1.0 / t, x.dtype)
     x_v = paddle.matmul(ones, x.reshape([-1, t, v])).reshape([-1, c, v, 1])
-    x_t, x_v = paddle.split(att.fcn(paddle.concat([x_t, x_v], axis=2)), [t, v], axis=2)
-    return F.sigmoid(att.conv_t(x_t)), F.sigmoid(att.conv_v(x_v))
+    return att.factors_of_means(x_t, x_v)
 
 
 def joint_attention_map(att, x):
