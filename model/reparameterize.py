@@ -112,16 +112,26 @@ def _unwrap_folded_conv_bns(net):
                 layer._sub_layers[name] = child[0]
 
 
-def _fold_graph_layer(layer, merge_residual_conv):
-    conv = layer.conv
-    k, out_channel = conv.s_kernel_size, layer.bn.weight.shape[0]
-    weight = conv.gcn.weight.reshape([k, out_channel, -1])
+def graph_conv_weights(conv):
+    """A SpatialGraphConv as its per-hop weights (K, C, C_in), its adjacency A * edge (K, V, W)
+    and its bias seen through the aggregation, sum_k b[k, c] * sum_v A_k[v, w] (C, W), or None
+    without a bias: sum_k (W_k x + b_k) A_k = sum_k (W_k x) A_k + bias."""
+    k = conv.s_kernel_size
+    weight = conv.gcn.weight.reshape([k, conv.gcn._out_channels // k, -1])
     adjacency = conv.A * conv.edge
+    if conv.gcn.bias is None:
+        return weight, adjacency, None
+    bias = paddle.matmul(conv.gcn.bias.reshape(weight.shape[:2]), adjacency.sum(axis=1),
+                         transpose_x=True)
+    return weight, adjacency, bias
+
+
+def _fold_graph_layer(layer, merge_residual_conv):
+    weight, adjacency, bias = graph_conv_weights(layer.conv)
+    out_channel = weight.shape[1]
+    if bias is None:
+        bias = paddle.zeros([out_channel, adjacency.shape[2]])
     scale, shift = batch_norm_affine(layer.bn)
-    bias = paddle.zeros([out_channel, adjacency.shape[2]])
-    if conv.gcn.bias is not None:   # sum_k b[k, c] * sum_v A_k[v, w]
-        bias = paddle.matmul(conv.gcn.bias.reshape([k, out_channel]), adjacency.sum(axis=1),
-                             transpose_x=True)
     weight = weight * scale.reshape([1, -1, 1])
     bias = bias * scale.unsqueeze(1) + shift.unsqueeze(1)
     if merge_residual_conv and isinstance(layer.residual, ConvBN):

@@ -15,7 +15,8 @@ from model.attentions import Attention_Layer, ST_Joint_Att
 from model.layers import (ConvBN, Spatial_Graph_Layer, Temporal_Basic_Layer,
                           Temporal_Bottleneck_Layer, Temporal_Sep_Layer, Temporal_SG_Layer, Zero)
 from model.nets import EfficientGCN, EfficientGCN_Classifier
-from model.reparameterize import FoldedGraphConv, batch_norm_affine, folded_conv_bn
+from model.reparameterize import (FoldedGraphConv, batch_norm_affine, folded_conv_bn,
+                                  graph_conv_weights)
 
 from .fast_ops import mean_of_rows, per_hop_matmul, shared_weight_matmul
 from .fused_ops import (apply_joint_attention, batch_norm_act, depthwise_temporal_conv,
@@ -131,7 +132,8 @@ def graph_layer(layer, x):
     residual = residual_of(layer, x)
     if isinstance(layer.conv, FoldedGraphConv):
         return folded_graph_conv(layer.conv, x, residual, layer.act)
-    weight, adjacency, bias = graph_weights(layer.conv)
+    weight, adjacency, bias = graph_conv_weights(layer.conv)
+    weight = weight.transpose([1, 2, 0])                                   # C, C_in, K
     if not layer.bn.training:   # the BN folded on the fly
         scale, shift = batch_norm_affine(layer.bn)
         weight = weight * scale.reshape([-1, 1, 1])
@@ -140,20 +142,6 @@ def graph_layer(layer, x):
         return aggregated_graph_conv(x, weight, adjacency, bias, residual, layer.act)
     y = aggregated_graph_conv(x, weight, adjacency, bias)
     return batch_norm_act(flat(y), layer.bn, layer.act, flat(residual)).reshape(y.shape)
-
-
-def graph_weights(conv):
-    """A SpatialGraphConv's weight as (C, C_in, K), its adjacency A * edge (K, V, W), and its
-    bias seen through the aggregation, sum_k b[k, c] * sum_v A_k[v, w] (C, W), or None."""
-    k = conv.s_kernel_size
-    out_channel, in_channel = conv.gcn._out_channels // k, conv.gcn._in_channels
-    weight = conv.gcn.weight.reshape([k, out_channel, in_channel]).transpose([1, 2, 0])
-    adjacency = conv.A * conv.edge
-    if conv.gcn.bias is None:
-        return weight, adjacency, None
-    bias = paddle.matmul(conv.gcn.bias.reshape([k, out_channel]), adjacency.sum(axis=1),
-                         transpose_x=True)
-    return weight, adjacency, bias
 
 
 def folded_graph_conv(conv, x, residual=None, act=None):
