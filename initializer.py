@@ -3,7 +3,7 @@ import paddle
 
 import model as model_zoo
 from dataset import dataset_args_of, dataset_info
-from errors import ConfigError
+from utils.errors import ConfigError
 
 
 def build_model(cfg):
@@ -23,7 +23,7 @@ def build_model(cfg):
 def configs_that_fit(state):
     """The numbered configs whose model has exactly the checkpoint state's keys and shapes,
     and what that model is (e.g. 'EfficientGCN-B0 with SG layers, 60 classes')."""
-    from config import CONFIG_DIR, load_config
+    from utils.config import CONFIG_DIR, load_config
     shapes = {key: list(value.shape) for key, value in state.items()}
     fitting, described = [], None
     for path in sorted(CONFIG_DIR.glob('[23]*.yaml')):

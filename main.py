@@ -9,10 +9,10 @@ import os
 import sys
 import time
 
-from config import apply_overrides, load_config, set_value
-from errors import UserError
-from logs import setup_logging
-from runtime import environment_for_children, import_paddle, tune_process
+from utils.config import apply_overrides, load_config, set_value
+from utils.errors import UserError
+from utils.logs import setup_logging
+from utils.runtime import environment_for_children, import_paddle, tune_process
 
 
 def build_parser():
@@ -108,7 +108,7 @@ def make_demo_data(cfg):
 
 def print_profile(cfg):
     import initializer
-    import model_profile
+    from utils import model_profile
     net, _, data_shape, _ = initializer.build_model(cfg)
     print(f'{cfg["model_type"]} (config {cfg["config"]}): '
           f'{model_profile.describe(net, data_shape)}')
@@ -123,7 +123,7 @@ def under_launcher():
 
 def processes_wanted(args, cfg):
     """--nproc, else one process per listed GPU when this Paddle build has CUDA."""
-    from runtime import gpu_available
+    from utils.runtime import gpu_available
     if args.nproc is not None:
         if args.nproc < 1:
             raise UserError(f'--nproc {args.nproc}: give 1 or more processes')
@@ -138,7 +138,7 @@ def launch(args, cfg, argv, count):
     from pathlib import Path
 
     from initializer import per_process_batch
-    from runtime import gpu_available
+    from utils.runtime import gpu_available
     if not args.evaluate:   # an indivisible batch fails here, before any process starts
         per_process_batch(cfg, 'train', count)
     log_dir = Path(cfg['work_dir']) / 'launch_logs'

@@ -11,14 +11,14 @@ import yaml
 from tqdm import tqdm
 
 import initializer
-import metrics
+from utils import metrics
 import model as model_zoo
-import model_profile
-from errors import UserError
-from files import atomic_save, save_json, save_pickle
-from logs import setup_logging
+from utils import model_profile
+from utils.errors import UserError
+from utils.files import atomic_save, save_json, save_pickle
+from utils.logs import setup_logging
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-from runtime import gpu_available
+from utils.runtime import gpu_available
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_NAME = 'checkpoint.pdparams'
@@ -361,20 +361,24 @@ class Processor:
 
     # ---------------------------------------------------------------- export / visualise
     def export(self):
+        """-ex: the checkpoint given by -pp as inference files beside it (exporter)."""
         import exporter
-        return exporter.export(self)
+        self.load_pretrained()
+        return exporter.export(self.net, self.cfg['pretrained_path'], self.cfg, self.graph,
+                               self.data_shape, self.num_class, reference=self.eval_model())
 
     def visualize(self):
         """-v: the eval scores (reused from an earlier run of the same checkpoint and data, else
         computed), then the pictures and tables of visualizer.py in the run folder."""
         import visualizer
+        from utils import score_cache
         cfg = self.cfg
         options = visualizer.Options(cfg, self.num_class, self.build_eval_loader())
         self.load_pretrained()
         self.open_run_dir()
-        key = visualizer.scores_key(cfg) if self.world_size == 1 else None
-        cached = key and visualizer.find_cached_scores(self.work_dir, key, options.feeder,
-                                                       self.num_class)
+        key = score_cache.scores_key(cfg) if self.world_size == 1 else None
+        cached = key and score_cache.find_cached_scores(self.work_dir, key, options.feeder,
+                                                        self.num_class)
         self.eval_loader, net = options.loader, self.eval_model()
         if cached:
             logger.info('Reusing the eval scores of the same checkpoint and data: %s', cached[0])
@@ -384,7 +388,7 @@ class Processor:
         else:   # several processes could disagree on a reuse, so they always evaluate
             results, scores = self.run_evaluation(epoch=None, net=net)
         if key is not None:
-            atomic_save(key, self.run_dir / visualizer.SCORES_KEY_NAME, save_json)
+            atomic_save(key, self.run_dir / score_cache.SCORES_KEY_NAME, save_json)
         if not self.is_main:
             return None
         return visualizer.draw(self.run_dir, cfg, options, results, scores, net, self.graph)

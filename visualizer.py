@@ -34,12 +34,8 @@ key (from -e or training) are never reused, as nothing proves which checkpoint m
 Delete eval_scores.key.json to force a new evaluation.
 """
 import csv
-import hashlib
-import json
 import logging
 import math
-import pickle
-from pathlib import Path
 
 import numpy as np
 from matplotlib import colormaps
@@ -48,15 +44,13 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-import metrics
+from utils import metrics
 from dataset import class_names, input_format
-from errors import UserError
-from files import atomic_save
+from utils.errors import UserError
+from utils.files import atomic_save
 
 logger = logging.getLogger(__name__)
 
-SCORES_NAME = 'eval_scores.pkl'
-SCORES_KEY_NAME = 'eval_scores.key.json'
 DEFAULT_NUM_FRAMES = 8
 NAME_WIDTH = 30   # class names longer than this are cut in picture labels
 
@@ -147,56 +141,6 @@ def default_frames(length, num_frame, count=DEFAULT_NUM_FRAMES):
     """`count` frames evenly spaced over the frames the model sees that hold the skeleton."""
     last = frames_seen(length, num_frame) - 1
     return sorted(set(np.linspace(0, last, count).round().astype(int).tolist()))
-
-
-# ---------------------------------------------------------------- eval scores (reuse)
-def _file_stamp(path):
-    path = Path(path).resolve()
-    stat = path.stat()
-    return {'path': str(path), 'size': stat.st_size, 'mtime_ns': stat.st_mtime_ns}
-
-
-def _sha256(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(chunk), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def scores_key(cfg):
-    """Everything the eval scores depend on; JSON-normalised so it compares with a loaded key."""
-    from dataset import dataset_args_of, generated_data_folder
-    dataset_args = dataset_args_of(cfg)
-    folder = generated_data_folder(dataset_args, cfg['dataset'])
-    key = {
-        'checkpoint_sha256': _sha256(cfg['pretrained_path']),
-        'eval_data': _file_stamp(folder / 'eval_data.npy'),
-        'eval_label': _file_stamp(folder / 'eval_label.pkl'),
-        'dataset': cfg['dataset'], 'model_type': cfg['model_type'], 'model_args': cfg['model_args'],
-        'num_frame': dataset_args['num_frame'], 'inputs': dataset_args['inputs'],
-        'debug': bool(cfg['debug']),
-    }
-    return json.loads(json.dumps(key))
-
-
-def find_cached_scores(work_dir, key, feeder, num_class):
-    """(path, scores) of the newest run under work_dir with the same key and complete scores."""
-    keys = sorted(Path(work_dir).glob(f'*/*/{SCORES_KEY_NAME}'),
-                  key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    names = feeder.names
-    for key_path in keys:
-        scores_path = key_path.with_name(SCORES_NAME)
-        try:
-            if json.loads(key_path.read_text()) != key:
-                continue
-            with open(scores_path, 'rb') as f:
-                scores = pickle.load(f)
-        except (OSError, ValueError, pickle.UnpicklingError, EOFError):
-            continue   # a broken or half-written earlier run: evaluate instead
-        if all(n in scores and np.shape(scores[n]) == (num_class,) for n in names):
-            return scores_path, scores
-    return None
 
 
 # ---------------------------------------------------------------- class activation maps

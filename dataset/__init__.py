@@ -33,7 +33,7 @@ def is_pose_dataset(dataset):
 def _section(dataset, dataset_args):
     """The entry of dataset_args for the dataset's kind (dataset_args.ntu for ntu-xsub,
     dataset_args.pose for pose-*)."""
-    from errors import ConfigError
+    from utils.errors import ConfigError
     kind = _prefix(dataset)
     if not isinstance(dataset_args, dict) or not isinstance(dataset_args.get(kind), dict):
         raise ConfigError(f'dataset_args has no {kind!r} entry for {dataset}')
@@ -49,7 +49,7 @@ def pose_settings(args):
     """The checked pose-annotation settings of dataset_args.pose: layout, keypoint_dim (3: x y z;
     2: x y + score), num_class, max_frame (frames -gd keeps) and transform. A bad entry is a
     ConfigError naming it."""
-    from errors import ConfigError
+    from utils.errors import ConfigError
 
     def key(name):
         return f'dataset_args.{POSE}.{name}'
@@ -74,7 +74,7 @@ def pose_settings(args):
 
 def dataset_info(dataset, dataset_args):
     """num_class, graph and data_shape [I, C, T, V, M] of a config's dataset."""
-    from errors import ConfigError
+    from utils.errors import ConfigError
     if not (is_pose_dataset(dataset) or dataset in NUM_CLASSES):
         raise ConfigError(f'unknown dataset {dataset!r}; choose one of {", ".join(NUM_CLASSES)} '
                           f'or name a pose-annotation dataset {POSE}-<name>')
@@ -96,7 +96,7 @@ def class_names(dataset, dataset_args, num_class):
     """Names of classes 0..num_class-1: NTU's action names for the NTU benchmarks; for a pose
     dataset its `class_names` entry: `ntu` (NTU's names), a file with one name a line, or empty
     (class 0, class 1, ...)."""
-    from errors import ConfigError
+    from utils.errors import ConfigError
 
     from .ntu_actions import class_names as ntu_names
     setting = _section(dataset, dataset_args).get('class_names') if is_pose_dataset(dataset) \

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 from paddle.io import Dataset
 
-from errors import UserError
+from utils.errors import UserError
 from reader.ntu import row_name
 
 from . import generated_data_folder

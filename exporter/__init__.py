@@ -16,7 +16,7 @@ import yaml
 
 import model as model_zoo
 from dataset import class_names, dataset_args_of, input_format
-from errors import UserError
+from utils.errors import UserError
 
 from . import onnx_file, paddle_forms
 from .program import save_program
@@ -75,22 +75,20 @@ def paddle_program(stem):
     return run
 
 
-def export(processor):
-    """<stem>.json/.pdiparams (Paddle Inference, its forms), <stem>.onnx (the plain forms, when
-    paddle2onnx and ONNX Runtime are installed) and <stem>.yml; each checked against the
-    dygraph model."""
-    cfg = processor.cfg
-    checkpoint_path = cfg['pretrained_path']
-    processor.load_pretrained()
+def export(net, checkpoint_path, cfg, graph, data_shape, num_class, reference=None):
+    """The network `net` (with the weights of checkpoint_path, beside which the files go) as
+    <stem>.json/.pdiparams (Paddle Inference, its forms), <stem>.onnx (the plain forms, when
+    paddle2onnx and ONNX Runtime are installed) and <stem>.yml for the config `cfg`; each
+    checked against `reference`, the dygraph eval model (default: net re-parameterised)."""
     stem = Path(checkpoint_path).with_suffix('')
-    data_shape, reference = processor.data_shape, processor.eval_model()
-    plain = LogitsOnly(model_zoo.reparameterize(processor.net))
-    net = model_zoo.reparameterize(processor.net, merge_residual_conv=False)
-    paddle_forms.install(net)
-    model_file = save_program(LogitsOnly(net), stem, data_shape)
+    reference = reference or model_zoo.reparameterize(net)
+    plain = LogitsOnly(model_zoo.reparameterize(net))
+    folded = model_zoo.reparameterize(net, merge_residual_conv=False)
+    paddle_forms.install(folded)
+    model_file = save_program(LogitsOnly(folded), stem, data_shape)
     params_file = stem.with_suffix('.pdiparams')
-    config = inference_config(cfg, data_shape, processor.num_class, processor.graph,
-                              model_file.name, params_file.name)
+    config = inference_config(cfg, data_shape, num_class, graph, model_file.name,
+                              params_file.name)
     with open(stem.with_suffix('.yml'), 'w') as f:
         yaml.safe_dump(config, f, sort_keys=False)
     difference = check_round_trip(reference, paddle_program(stem), model_file, data_shape)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from errors import UserError
+from utils.errors import UserError
 
 from .program import save_program
 

@@ -2,7 +2,7 @@
 from (the Paddle Inference files, and the program paddle2onnx converts)."""
 import paddle
 
-from errors import UserError
+from utils.errors import UserError
 
 
 def save_program(layer, stem, data_shape):

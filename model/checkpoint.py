@@ -5,7 +5,7 @@ from pathlib import Path
 
 import paddle
 
-from errors import UserError
+from utils.errors import UserError
 
 from .torch_checkpoint import is_torch_checkpoint, read_torch_checkpoint
 

@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 
-from errors import UserError
+from utils.errors import UserError
 
 # torch storage type name -> numpy dtype
 _STORAGE_DTYPES = {

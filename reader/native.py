@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from c_build import optional_c_library
+from utils.c_build import optional_c_library
 
 SOURCE = Path(__file__).with_name('skeleton_lines.c')
 

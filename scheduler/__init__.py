@@ -1,7 +1,7 @@
 """Learning-rate factors stepped every iteration, and when to evaluate."""
 import math
 
-from errors import ConfigError
+from utils.errors import ConfigError
 
 
 class CosineWarmUp:

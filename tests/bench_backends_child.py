@@ -30,10 +30,16 @@ def parse_args():
 ARGS = parse_args()
 TREE = Path(ARGS.tree).resolve()
 sys.path.insert(0, str(TREE))
-NEW_LAYOUT = (TREE / 'runtime.py').is_file()
+UTILS_PACKAGE = (TREE / 'utils' / 'runtime.py').is_file()
+NEW_LAYOUT = UTILS_PACKAGE or (TREE / 'runtime.py').is_file()
 OPENMP_SPIN = ARGS.mode == 'inference'   # as infer.py runs; main.py stops the spin
 
-if NEW_LAYOUT:
+if UTILS_PACKAGE:
+    from utils import runtime
+    runtime.tune_process(openmp_spin=OPENMP_SPIN)
+    paddle = runtime.import_paddle()
+    from utils.config import load_config
+elif NEW_LAYOUT:   # the helpers at the top level, before the utils package
     import runtime
     runtime.tune_process(openmp_spin=OPENMP_SPIN)
     paddle = runtime.import_paddle()
@@ -141,9 +147,13 @@ def inference_seconds():
     threads = os.cpu_count() or 1
     args = infer.build_parser().parse_args(['--model_file', str(model_file), '--cpu_threads',
                                             str(threads)])
-    config = infer.inference_config(args, model_file, model_file.with_suffix('.pdiparams'),
-                                    threads)
-    runner = infer.Runner(config, model_file)
+    params_file = model_file.with_suffix('.pdiparams')
+    if (TREE / 'deploy').is_dir():
+        from deploy.runtimes import make_runner
+        runner = make_runner(args, params_file, threads)
+    else:   # before the deploy package, infer.py held the runtimes
+        runner = infer.Runner(infer.inference_config(args, model_file, params_file, threads),
+                              model_file)
     x = np.random.RandomState(0).standard_normal((BATCH, 3, 6, FRAMES, 25, 2)).astype(np.float32)
     return timed_runs(lambda: runner(x), ARGS.runs)
 

@@ -34,7 +34,7 @@ SHARED_CHECKPOINT = Path(os.environ.get('EFFICIENTGCN_SHARED', REPO.parent / 'sh
     / 'pretrained' / 'xsub.pdparams'
 CONFIG = '2001'
 
-import runtime  # noqa: E402
+from utils import runtime  # noqa: E402
 
 if __name__ == '__main__':
     # main.py's settings (no spinning OpenMP workers), which the dygraph row needs: with the spin
@@ -44,6 +44,7 @@ if __name__ == '__main__':
 import numpy as np  # noqa: E402
 
 import infer  # noqa: E402
+from deploy.runtimes import make_runner  # noqa: E402
 from exporter.program import saved_model_file  # noqa: E402
 from benchmark_basics import FORWARD_GFLOP, gemm_gflops, one_thread_gemm_gflops, \
     timed  # noqa: E402
@@ -67,7 +68,7 @@ def make_checkpoint(folder):
     import paddle
 
     import initializer
-    from config import load_config
+    from utils.config import load_config
     paddle.seed(0)
     net = initializer.build_model(load_config(CONFIG))[0]
     paddle.save({'model': net.state_dict()}, str(path))
@@ -87,9 +88,7 @@ def inference_engine(model_file, batch_size, mkldnn):
     args = infer.build_parser().parse_args([
         '--model_file', str(model_file), '--batch-size', str(batch_size),
         '--cpu_threads', str(NUM_CORES), '--enable_mkldnn', str(mkldnn).lower()])
-    config = infer.inference_config(args, model_file, model_file.with_suffix('.pdiparams'),
-                                    NUM_CORES)
-    return infer.Runner(config, model_file)
+    return make_runner(args, model_file.with_suffix('.pdiparams'), NUM_CORES)
 
 
 def onnx_engine(model_file, batch_size):
@@ -97,14 +96,14 @@ def onnx_engine(model_file, batch_size):
     args = infer.build_parser().parse_args([
         '--model_file', str(model_file), '--batch-size', str(batch_size),
         '--cpu_threads', str(NUM_CORES)])
-    return infer.OnnxRunner(args, model_file, NUM_CORES)
+    return make_runner(args, None, NUM_CORES)
 
 
 TORCH_EXPORT = """
 import sys
 sys.path[:0] = [{repo!r}, {tests!r}]
 import numpy as np, paddle, torch
-from config import load_config
+from utils.config import load_config
 from initializer import build_model
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
 from torch_mirror import TorchEfficientGCN
@@ -139,7 +138,7 @@ def dygraph_engine(checkpoint):
 
     import initializer
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-    from config import load_config
+    from utils.config import load_config
     import model
     from model import cpu_backend
     paddle.set_device('cpu')
@@ -166,7 +165,7 @@ def matrix_products(batch):
     import paddle
 
     import initializer
-    from config import load_config
+    from utils.config import load_config
     from model.layers import SpatialGraphConv
     net = initializer.build_model(load_config(CONFIG))[0]
     shapes = []

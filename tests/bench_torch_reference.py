@@ -57,7 +57,7 @@ def paddle_b0(paddle):
     far from their initial values, so that the comparison exercises every parameter and the
     logits are of order 1."""
     from initializer import build_model
-    from config import load_config
+    from utils.config import load_config
     paddle.seed(0)
     net = build_model(load_config(CONFIG))[0]
     rng = np.random.RandomState(0)
@@ -137,7 +137,7 @@ def inference_rate():
 
 def measure(engine, model_file):
     """A timing process's work: print its engine's eval and training rates (nan: none)."""
-    import runtime
+    from utils import runtime
     if engine == 'paddle-inference':   # the process settings infer.py runs with
         runtime.tune_process(openmp_spin=True)
     elif engine != 'torch-plain':   # main.py's (paddle), or their memory part (torch)

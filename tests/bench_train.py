@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import runtime  # noqa: E402
+from utils import runtime  # noqa: E402
 
 runtime.tune_process()   # as main.py does, so that the figures are what it runs at
 paddle = runtime.import_paddle()
@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 
 from benchmark_basics import BATCH, FORWARD_GFLOP, FRAMES, TRAIN_GFLOP, gemm_gflops, \
     one_thread_gemm_gflops, timed  # noqa: E402
-from config import load_config  # noqa: E402
+from utils.config import load_config  # noqa: E402
 from dataset.graphs import Graph  # noqa: E402
 from dataset.inputs import build_inputs  # noqa: E402
 from initializer import build_feeders, build_loader, build_model, build_optimizer, \

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from config import REPO_DIR
+from utils.config import REPO_DIR
 
 
 def run_python(*args, timeout=600, **kwargs):

@@ -11,7 +11,7 @@ import paddle.nn as nn
 import pytest
 
 import model
-from config import load_config
+from utils.config import load_config
 from dataset.graphs import Graph
 from initializer import build_model
 from model import attentions, cpu_backend, layers

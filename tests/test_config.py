@@ -2,8 +2,8 @@
 import pytest
 
 from commands import run_main
-from config import REPO_DIR, apply_overrides, load_config
-from errors import ConfigError
+from utils.config import REPO_DIR, apply_overrides, load_config
+from utils.errors import ConfigError
 from main import build_parser, resolve_config
 
 

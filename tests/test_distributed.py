@@ -99,7 +99,7 @@ def test_a_global_batch_the_processes_cannot_split_is_a_one_line_error(tmp_path)
 _THREADS = '''
 import os, sys
 sys.path.insert(0, os.getcwd())
-import runtime
+from utils import runtime
 runtime.set_cpu_threads()
 print(os.environ['OMP_NUM_THREADS'], runtime.environment_for_children().get('OMP_NUM_THREADS'))
 '''

@@ -5,7 +5,7 @@ from dataset.graphs import Graph
 from dataset.inputs import build_inputs
 from dataset.ntu_feeder import NTU_Feeder
 from dataset.samplers import ShardedBatchSampler
-from errors import UserError
+from utils.errors import UserError
 from fake_data import write_generated_split
 
 CONNECT = Graph('ntu').connect_joint

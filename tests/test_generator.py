@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import generation.arrays
+import generation.ntu_files
 import generator
 from commands import run_python
-from errors import UserError
+from utils.errors import UserError
 from generator import GenerateError, generate
 from memory_probe import run_watching_memory
 from reader import load_sample, write_synthetic_dataset
@@ -128,7 +130,7 @@ def write_good_and_bad(folder):
 
 def test_bad_files_are_skipped_and_named_good_ones_kept(tmp_path, caplog):
     good, bad = write_good_and_bad(tmp_path / 'skeletons')
-    with caplog.at_level(logging.INFO, logger='generator'):
+    with caplog.at_level(logging.INFO, logger='generation'):
         summary = generate(config(tmp_path, tmp_path / 'skeletons'), progress=False)
     out = outputs(tmp_path, 'ntu-xsub')
     kept = out['train'][1] + out['eval'][1]
@@ -262,7 +264,7 @@ def test_interrupted_run_leaves_no_file_that_looks_complete(tmp_path, real_skele
     def interrupt(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(generator, '_drop_rows_after', interrupt)
+    monkeypatch.setattr(generation.arrays, 'drop_rows_after', interrupt)
     with pytest.raises(KeyboardInterrupt):
         generate(config(tmp_path, real_skeleton_dir), progress=False)
     assert sorted(p.name for p in (tmp_path / 'original' / 'ntu-xsub').iterdir()) == []
@@ -315,7 +317,7 @@ def test_shrinking_keeps_a_valid_npy_across_digit_counts(tmp_path):
                                       version=(1, 0))
     array[:] = np.arange(3000).reshape(1000, 3)
     del array
-    generator._drop_rows_after(path, 999)
+    generation.arrays.drop_rows_after(path, 999)
     loaded = np.load(path)
     assert loaded.shape == (999, 3) and loaded[-1, -1] == 2996
     assert path.stat().st_size == 128 + 999 * 3 * 4
@@ -334,7 +336,7 @@ def test_a_full_disk_is_a_one_line_error(tmp_path, real_skeleton_dir, monkeypatc
     def full(*args):
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(generator, '_write_at', full)   # inherited by the forked workers
+    monkeypatch.setattr(generation.ntu_files, 'write_at', full)   # inherited by the forked workers
     with pytest.raises(GenerateError, match='No space left on device.*root_folder'):
         generate(config(tmp_path, real_skeleton_dir), progress=False)
     assert not list((tmp_path / 'original' / 'ntu-xsub').glob('*.npy*'))

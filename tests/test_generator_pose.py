@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from commands import run_main
-from config import load_config
+from utils.config import load_config
 from generator import GenerateError, generate
 from pose_files import (annotation_2d, annotation_3d, pose_config, write_ntu_annotations,
                         write_pickle)

@@ -61,7 +61,7 @@ def test_every_model_configuration_trains_a_step_on_the_coco_graph(layer_type, a
     import paddle.nn.functional as F
 
     import model
-    from config import load_config
+    from utils.config import load_config
     graph = Graph('coco')
     args = dict(load_config('2001')['model_args'], layer_type=layer_type, att_type=att_type)
     net = model.create(args.pop('model_type', 'EfficientGCN-B0'), args.pop('act_type'),

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from commands import run_python
-from runtime import glibc_reads_huge_page_tunable
+from utils.runtime import glibc_reads_huge_page_tunable
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = ('import os, sys; sys.path.insert(0, {repo!r}); import runtime; '
+SCRIPT = ('import os, sys; sys.path.insert(0, {repo!r}); from utils import runtime; '
           'runtime.restart_with_huge_pages(); print(os.environ.get("GLIBC_TUNABLES"), sys.argv[1:])')
 
 

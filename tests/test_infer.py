@@ -15,7 +15,7 @@ import yaml
 
 import initializer
 from commands import run_main, run_python
-from config import apply_overrides, load_config
+from utils.config import apply_overrides, load_config
 from dataset.inputs import build_inputs
 from exporter.program import saved_model_file
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
@@ -260,9 +260,43 @@ def test_data_file_that_does_not_fit_is_a_one_line_error(small_model, tmp_path, 
     np.save(wrong_joints, np.zeros((2, 3, 300, 24, 2), np.float32))
     assert_one_line_error(infer(model_file, '--data_file', wrong_joints),
                           'joints_data.npy', 'does not fit')
-    too_short = tmp_path / 'short_data.npy'
-    np.save(too_short, np.zeros((2, 3, 16, 25, 2), np.float32))
-    assert_one_line_error(infer(model_file, '--data_file', too_short), 'short_data.npy', 'T >= 32')
+    flat = tmp_path / 'flat_data.npy'
+    np.save(flat, np.zeros((3, 300, 50), np.float32))
+    assert_one_line_error(infer(model_file, '--data_file', flat), 'flat_data.npy', 'one sample')
+
+
+def test_data_file_of_short_clips_one_sample_nan_and_two_entry_labels(small_model, tmp_path):
+    """Clips shorter than the model's 32 frames are zero-padded as -gd pads them (said once); a
+    sample with a NaN is an error line of its own and the others are predicted; a label file of
+    (names, labels) serves; one (C, T, V, M) sample is a batch of one (PaddleVideo's arrays)."""
+    cfg = apply_overrides(load_config('2001'), SMALL)
+    net, graph = dygraph_model(cfg, model_state_of(load_checkpoint(
+        str(small_model.with_suffix('.pdparams')))))
+    data = np.random.RandomState(2).normal(0, 0.5, (3, 3, 20, 25, 2)).astype(np.float32)
+    data[1, 0, 5, 3, 0] = np.nan
+    np.save(tmp_path / 'short_data.npy', data)
+    with open(tmp_path / 'short_label.pkl', 'wb') as f:
+        pickle.dump((['first', 'broken', 'third'], [0, 1, 2]), f)
+    padded = np.zeros((3, 3, 32, 25, 2), np.float32)
+    padded[:, :, :20] = data
+    expected = dygraph_logits(net, np.stack([build_inputs(x, 'JVB', graph.connect_joint)
+                                             for x in padded[[0, 2]]]))
+    result = infer(small_model, '--data_file', tmp_path / 'short_data.npy', '--label_file',
+                   tmp_path / 'short_label.pkl', '--output', tmp_path / 'out.json')
+    assert result.returncode == 0 and 'Traceback' not in result.stderr, result.stderr
+    errors = error_lines(result)
+    assert len(errors) == 1 and 'broken' in errors[0] and 'non-finite' in errors[0], errors
+    assert sum('zero-padded' in line for line in result.stderr.splitlines()) == 1
+    got, _ = logits_of(tmp_path / 'out.json', ['first', 'third'])
+    np.testing.assert_allclose(got, expected, atol=1e-4, rtol=1e-4)
+    assert '/2 (' in result.stdout   # the accuracy counts the two predicted samples
+
+    np.save(tmp_path / 'one_sample.npy', data[2])
+    one = infer(small_model, '--data_file', tmp_path / 'one_sample.npy', '--output',
+                tmp_path / 'one.json')
+    assert one.returncode == 0, one.stderr
+    got, _ = logits_of(tmp_path / 'one.json', ['sample_0'])
+    np.testing.assert_allclose(got, expected[1:], atol=1e-4, rtol=1e-4)
 
 
 def test_bad_onnx_files_are_one_line_errors(small_model, tmp_path):

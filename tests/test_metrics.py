@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from metrics import summarize
+from utils.metrics import summarize
 
 
 def test_summarize_counts_topk_loss_and_per_class():

@@ -3,7 +3,7 @@ import paddle
 import pytest
 
 import model
-from config import load_config
+from utils.config import load_config
 from initializer import build_model
 from model.nets import EfficientGCN
 
@@ -164,7 +164,7 @@ def test_graph_conv_is_its_conv_then_the_per_hop_aggregation():
 @pytest.mark.parametrize('config_id,paper_gmacs', [(2001, 2.73), (2005, 4.05), (2009, 8.36)])
 def test_profile_is_the_papers_within_5_percent(config_id, paper_gmacs):
     """Multiply-adds per sample at 288 frames, counted as thop counts the official model."""
-    import model_profile
+    from utils import model_profile
     net, _, data_shape, _ = build_model(load_config(str(config_id)))
     figures = model_profile.profile(net, data_shape)
     assert figures['multiply_adds'] / 1e9 == pytest.approx(paper_gmacs, rel=0.05)
@@ -182,7 +182,7 @@ def test_profile_flag_needs_no_data(tmp_path):
 
 def test_profile_counts_the_same_with_the_cpu_backend_installed():
     """Training logs the profile of the engine's model, which carries the CPU backend."""
-    import model_profile
+    from utils import model_profile
     from model import cpu_backend
     net, _, data_shape, _ = build_model(load_config('1001'))
     plain = model_profile.profile(net, data_shape)

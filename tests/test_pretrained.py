@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from config import load_config
+from utils.config import load_config
 from dataset.graphs import Graph
-from errors import UserError
+from utils.errors import UserError
 from initializer import build_model
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
 

@@ -7,7 +7,7 @@ import pytest
 
 import generator
 from commands import run_main
-from config import load_config
+from utils.config import load_config
 
 # (config, checkpoint, eval samples in that benchmark's split, expected top-1 correct)
 CASES = [('2001', 'xsub', 7, 6), ('2002', 'xview', 5, 5)]

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 import sys
 
-from config import REPO_DIR
+from utils.config import REPO_DIR
 
 IGNORED = shutil.ignore_patterns('.git', 'data', 'workdir', '__pycache__')
 

@@ -3,7 +3,7 @@ import math
 import pytest
 
 import scheduler
-from errors import ConfigError
+from utils.errors import ConfigError
 
 
 def test_cosine_warm_up_then_half_cosine():
@@ -37,7 +37,7 @@ def test_evaluation_epochs():
 
 def test_paddle_lambda_decay_follows_the_schedule():
     from initializer import build_scheduler
-    from config import load_config
+    from utils.config import load_config
     cfg = load_config('2001')
     schedule, lr = build_scheduler(cfg, iters_per_epoch=3)
     values = []

@@ -82,7 +82,7 @@ def test_published_xsub_in_the_official_layout_evaluates_to_the_published_logits
     logits of the published Paddle checkpoint within 1e-4."""
     pytest.importorskip('torch', reason='writing the official-layout file needs PyTorch')
     import generator
-    from config import load_config
+    from utils.config import load_config
     from model.checkpoint import load_checkpoint, model_state_of
     official = tmp_path / 'xsub.pth.tar'
     fixture.save_official(model_state_of(load_checkpoint(pretrained_dir / 'xsub.pdparams')),

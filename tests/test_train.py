@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from commands import kill_once_written, run_main
-from config import load_config
+from utils.config import load_config
 from fake_data import tiny_config, write_generated_split
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 import main
 import visualizer
 from commands import run_main
-from config import load_config
+from utils.config import load_config
 from dataset.ntu_feeder import NTU_Feeder
 from fake_data import tiny_config, write_generated_split
 from initializer import build_model

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from c_build import optional_c_library
+from utils.c_build import optional_c_library
 from model.activations import ACTIVATIONS
 
 SOURCE = Path(__file__).with_name('kernels.c')

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import yaml
 
-from errors import ConfigError
+from utils.errors import ConfigError
 
-REPO_DIR = Path(__file__).resolve().parent
+REPO_DIR = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_DIR / 'configs'
 
 # The keys a config file may hold (`config` is the name it was loaded under).

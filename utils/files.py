@@ -21,3 +21,8 @@ def save_json(obj, path):
 def save_pickle(obj, path):
     with open(path, 'wb') as f:
         pickle.dump(obj, f)
+
+
+def atomic_write_bytes(content, path):
+    """atomic_save for bytes already in memory."""
+    atomic_save(content, path, lambda data, name: Path(name).write_bytes(data))

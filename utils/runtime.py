@@ -3,7 +3,7 @@
 `tune_process()` is what main.py and infer.py do first; call it at the top of a script of your
 own, before paddle is imported, and the library runs there as fast as from the command line:
 
-    import runtime
+    from utils import runtime
     runtime.tune_process()          # may restart the script once (huge pages)
     import paddle
 """

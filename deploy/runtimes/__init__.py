@@ -1,0 +1,41 @@
+"""The runtimes an exported model runs in, behind one call: `runner(batch)` takes an
+(N, I, 6, T, V, M) float32 batch and returns the (N, num_class) logits; `runner.describe()`
+says where it runs (for the benchmark line).
+
+ONNX Runtime runs a `.onnx` model file, Paddle Inference the others. A new runtime is a new
+module here with such a runner, chosen in make_runner."""
+import os
+
+from utils.runtime import set_cpu_threads
+from ..model_config import is_onnx
+
+
+def configure_threads(cpu_threads):
+    """OMP_NUM_THREADS must be set before paddle loads; --cpu_threads wins over the default."""
+    if cpu_threads:
+        os.environ['OMP_NUM_THREADS'] = str(cpu_threads)
+    set_cpu_threads()
+    if cpu_threads:
+        return cpu_threads
+    try:
+        return max(1, int(os.environ['OMP_NUM_THREADS']))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def make_runner(args, params_file, cpu_threads):
+    """ONNX Runtime for a .onnx model file, Paddle Inference for the others."""
+    if is_onnx(args.model_file):
+        from .onnx_runtime import OnnxRunner
+        return OnnxRunner(args, args.model_file, cpu_threads)
+    from .paddle_inference import Runner, inference_config
+    return Runner(inference_config(args, args.model_file, params_file, cpu_threads),
+                  args.model_file, describe_paddle(args, cpu_threads))
+
+
+def describe_paddle(args, cpu_threads):
+    from utils.runtime import gpu_available
+    if args.use_gpu and gpu_available():
+        return f'GPU{", TensorRT " + args.precision if args.use_tensorrt else ""}'
+    return (f'CPU, {cpu_threads} threads, oneDNN {"on" if args.enable_mkldnn else "off"}, '
+            f'ir_optim {"on" if args.ir_optim else "off"}')

@@ -1,0 +1,59 @@
+"""ONNX Runtime: the exported `<stem>.onnx` on the CPU, or with its CUDA / TensorRT providers
+where the installed runtime has them."""
+import numpy as np
+
+from ..messages import InferError, notice, one_line
+
+
+class OnnxRunner:
+    """An ONNX Runtime session fed through the model's `data` input; returns the logits. On a
+    GPU the CUDA provider (TensorRT's first with --use_tensorrt), where the installed runtime
+    has them; on the CPU cpu_threads threads, as Paddle Inference is given."""
+
+    def __init__(self, args, model_file, cpu_threads):
+        try:
+            import onnxruntime
+        except ImportError:
+            raise InferError(f'{model_file} is an ONNX model: install ONNX Runtime with '
+                             '`pip install onnxruntime` (onnxruntime-gpu for GPUs)') from None
+        onnxruntime.set_default_logger_severity(3)   # errors only: stdout holds the results
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = cpu_threads
+        options.log_severity_level = 3
+        providers = self.providers(args, onnxruntime.get_available_providers())
+        try:
+            self.session = onnxruntime.InferenceSession(str(model_file), options,
+                                                        providers=providers)
+        except Exception as e:   # onnxruntime raises its own kinds on a bad file
+            raise InferError(f'cannot load model {model_file}: {one_line(e)}') from None
+        inputs = [i.name for i in self.session.get_inputs()]
+        if inputs != ['data']:
+            raise InferError(f'model {model_file} takes inputs {inputs}, not one named "data": '
+                             'export it with `python main.py -c ID -ex -pp CKPT`')
+        self.provider = self.session.get_providers()[0]
+        self.cpu_threads = cpu_threads
+
+    @staticmethod
+    def providers(args, available):
+        wanted = ['CPUExecutionProvider']
+        if args.use_gpu:
+            wanted.insert(0, 'CUDAExecutionProvider')
+            if args.use_tensorrt:
+                wanted.insert(0, 'TensorrtExecutionProvider')
+        missing = [p for p in wanted if p not in available]
+        if missing:
+            notice(f'this ONNX Runtime has no {", ".join(missing)}: running on '
+                   f'{", ".join(p for p in wanted if p in available)}')
+        elif args.use_tensorrt and not args.use_gpu:
+            notice('--use_tensorrt needs --use-gpu; running on the CPU')
+        return [p for p in wanted if p in available]
+
+    def describe(self):
+        return f'ONNX Runtime, {self.provider}, {self.cpu_threads} CPU threads'
+
+    def __call__(self, batch):
+        try:
+            return self.session.run(None, {'data': np.ascontiguousarray(batch, np.float32)})[0]
+        except Exception as e:
+            raise InferError(f'inference failed on a batch of shape {list(batch.shape)}: '
+                             f'{one_line(e)}') from None

@@ -1,0 +1,106 @@
+"""Paddle Inference: the exported program (`<stem>.json` / `.pdmodel` + `.pdiparams`) on the CPU
+with oneDNN, or on GPU 0 (with TensorRT subgraphs on request)."""
+import contextlib
+import ctypes
+import os
+import sys
+
+import numpy as np
+
+from utils.runtime import gpu_available, import_paddle
+from ..messages import InferError, notice, one_line
+
+
+def precision_type(name):
+    from paddle.inference import PrecisionType
+    return {'fp32': PrecisionType.Float32, 'fp16': PrecisionType.Half,
+            'int8': PrecisionType.Int8}[name]
+
+
+def configure_gpu(config, args):
+    config.enable_use_gpu(args.gpu_mem, 0)
+    if args.use_tensorrt:
+        config.enable_tensorrt_engine(
+            workspace_size=1 << 30, max_batch_size=args.batch_size, min_subgraph_size=3,
+            precision_mode=precision_type(args.precision), use_static=False,
+            use_calib_mode=args.precision == 'int8')
+    elif args.precision != 'fp32':
+        notice(f'--precision {args.precision} needs --use_tensorrt; running fp32')
+
+
+def configure_cpu(config, args, cpu_threads):
+    config.disable_gpu()
+    # Set it either way: what Paddle does when told nothing differs between versions.
+    if args.enable_mkldnn:
+        config.enable_mkldnn()
+    else:
+        config.disable_mkldnn()
+    config.set_cpu_math_library_num_threads(cpu_threads)
+    if args.use_tensorrt:
+        notice('--use_tensorrt needs a GPU; running without TensorRT')
+    if args.precision != 'fp32':
+        notice(f'--precision {args.precision} needs TensorRT on a GPU; running fp32 on the CPU')
+
+
+def inference_config(args, model_file, params_file, cpu_threads):
+    import_paddle()
+    from paddle.inference import Config
+    config = Config(str(model_file), str(params_file))
+    use_gpu = args.use_gpu and gpu_available()
+    if args.use_gpu and not use_gpu:
+        notice('--use-gpu was given, but this Paddle build has no CUDA device: running on the CPU')
+    if use_gpu:
+        configure_gpu(config, args)
+    else:
+        configure_cpu(config, args, cpu_threads)
+    config.switch_ir_optim(args.ir_optim)
+    config.disable_glog_info()
+    return config
+
+
+@contextlib.contextmanager
+def native_stdout_to_stderr():
+    """Send what Paddle's C++ prints on stdout (oneDNN kernel checks) to stderr, so that stdout
+    holds only the results."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        ctypes.CDLL(None).fflush(None)   # C buffers still hold text meant for the old stdout
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class Runner:
+    """A predictor fed through the exported program's `data` input; returns the logits."""
+
+    def __init__(self, config, model_file, description='Paddle Inference'):
+        from paddle.inference import create_predictor
+        try:
+            with native_stdout_to_stderr():
+                self.predictor = create_predictor(config)
+        except Exception as e:   # paddle raises RuntimeError/ValueError/... on a bad model
+            raise InferError(f'cannot load model {model_file}: {one_line(e)}') from None
+        inputs = self.predictor.get_input_names()
+        if inputs != ['data']:
+            raise InferError(f'model {model_file} takes inputs {inputs}, not one named "data": '
+                             'export it with `python main.py -c ID -ex -pp CKPT`')
+        self.input = self.predictor.get_input_handle('data')
+        self.output = self.predictor.get_output_handle(self.predictor.get_output_names()[0])
+        self.description = description
+
+    def describe(self):
+        return self.description
+
+    def __call__(self, batch):
+        self.input.reshape(list(batch.shape))
+        self.input.copy_from_cpu(np.ascontiguousarray(batch, dtype=np.float32))
+        try:
+            with native_stdout_to_stderr():
+                self.predictor.run()
+        except Exception as e:   # e.g. a .yml that no longer matches the model
+            raise InferError(f'inference failed on a batch of shape {list(batch.shape)}: '
+                             f'{one_line(e)}') from None
+        return self.output.copy_to_cpu()

@@ -1,0 +1,147 @@
+"""-gd from pose-annotation pickles of mmaction2 and pyskl (`dataset: pose-*`, reader/pose.py):
+the config's train and eval splits into the arrays (generation.arrays).
+
+A pickle can only be loaded whole, so the process holds the annotations (the poses as the file
+stores them: a fraction of the arrays written); samples are converted one at a time in this
+process (a few numpy operations each) and written as they come.
+"""
+import logging
+import os
+
+from tqdm import tqdm
+
+from dataset import POSE, pose_settings
+from dataset.graphs import Graph
+from reader import (PoseFileError, PoseSampleError, load_annotations, pose, pose_sample,
+                    split_samples)
+from reader.sample import MAX_BODY
+from reader.synthetic_pose import write_synthetic_annotations
+from .arrays import (GenerateError, KeptRows, output_folder, remove_old_outputs, skip,
+                     split_array, write_skipped)
+from .synthetic import write_synthetic
+
+logger = logging.getLogger(__name__)
+
+PHASE_SPLITS = {'train': 'train_split', 'eval': 'eval_split'}
+
+
+def generate_from_annotations(cfg, progress=True):
+    """-gd for a pose-annotation dataset: the config's train and eval splits of its pickle(s)
+    into the same arrays and label files as the NTU path; the same summary as generate()."""
+    dataset, args = _pose_dataset_settings(cfg)
+    settings = pose_settings(args)
+    num_joints = Graph(settings['layout']).num_node
+    phases = _phase_samples(_annotation_sources(args), settings)   # errors before any output
+    out_dir = output_folder(args, dataset)
+    remove_old_outputs(out_dir)
+    summary = {'bad_names': 0, 'ignored': 0, 'out_dir': str(out_dir)}
+    skipped = []
+    for phase, (samples, missing) in phases.items():
+        kept, phase_skipped = _write_pose_split(samples, out_dir, phase, settings, num_joints,
+                                                progress)
+        phase_skipped = [skip(name, reason) for name, reason in missing] + phase_skipped
+        summary[phase] = {'kept': kept, 'skipped': len(phase_skipped)}
+        skipped += phase_skipped
+    write_skipped(out_dir, skipped)
+    logger.info('%s: train kept %d, skipped %d; eval kept %d, skipped %d -> %s', dataset,
+                summary['train']['kept'], summary['train']['skipped'],
+                summary['eval']['kept'], summary['eval']['skipped'], out_dir)
+    return summary
+
+
+def _pose_dataset_settings(cfg):
+    args = (cfg.get('dataset_args') or {}).get(POSE)
+    if not isinstance(args, dict):
+        raise GenerateError(f'no pose-annotation settings: set dataset_args.{POSE} (ann_file, '
+                            'train_split, eval_split, layout, ...)')
+    if not args.get('root_folder'):
+        raise GenerateError(f'no output folder: set dataset_args.{POSE}.root_folder')
+    return cfg['dataset'], args
+
+
+def _annotation_sources(args):
+    """phase -> (pickle path, split name). ann_file serves both phases; with eval_ann_file the
+    eval samples come from that file instead. A file of a bare list is its split by itself."""
+    ann_file = args.get('ann_file')
+    if not ann_file:
+        raise GenerateError(f'no annotation file: set dataset_args.{POSE}.ann_file to the pose '
+                            'pickle (mmaction2 / pyskl format)')
+    if args.get('synthetic') and not os.path.exists(ann_file):
+        write_synthetic(write_synthetic_annotations, ann_file, args['synthetic'], POSE)
+    sources = {}
+    for phase, key in PHASE_SPLITS.items():
+        path = str(args.get('eval_ann_file') or ann_file) if phase == 'eval' else str(ann_file)
+        sources[phase] = (path, args.get(key) or None)
+    return sources
+
+
+def _phase_samples(sources, settings):
+    """phase -> ((id, annotation) pairs, (id, reason) of split ids that cannot be taken). A file
+    with splits needs the config's split names; a bare list is its split by itself, so it
+    cannot serve both phases."""
+    files = {path: _load_annotation_file(path, settings) for path, _ in sources.values()}
+    (train_file, _), (eval_file, _) = sources['train'], sources['eval']
+    if train_file == eval_file and files[train_file][1] is None:
+        raise GenerateError(f'{train_file} holds a list of annotations without splits: set '
+                            f'dataset_args.{POSE}.eval_ann_file to the file of the eval samples '
+                            '(ann_file then holds the training samples)')
+    phases = {}
+    for phase, (path, split) in sources.items():
+        annotations, splits = files[path]
+        key = f'dataset_args.{POSE}.{PHASE_SPLITS[phase]}'
+        if splits is not None and split is None:
+            raise GenerateError(f'no {phase} split named: set {key} to one of the splits of '
+                                f'{path} ({", ".join(map(str, splits)) or "it has none"})')
+        split = split if splits is not None else None   # a bare list is its split by itself
+        try:
+            phases[phase] = split_samples(annotations, splits, split, path)
+        except PoseFileError as e:
+            raise GenerateError(f'{e}: set {key} to one of them') from None
+    return phases
+
+
+def _load_annotation_file(path, settings):
+    """(annotations, splits) of the pickle, checked against the config's keypoint_dim."""
+    logger.info('reading %s (a pickle loads whole: large files take a while)', path)
+    try:
+        annotations, splits = load_annotations(path)
+    except PoseFileError as e:
+        raise GenerateError(f'{e}: set dataset_args.{POSE}.ann_file to a pose-annotation '
+                            'pickle') from None
+    wanted = settings['keypoint_dim']
+    try:
+        pose.check_keypoint_dim(annotations, wanted, path,
+                                f'the config says keypoint_dim {wanted}')
+    except PoseFileError as e:
+        raise GenerateError(f'{e}: set dataset_args.{POSE}.keypoint_dim to the file\'s (and the '
+                            'layout to match)') from None
+    if splits is None:
+        logger.info('%s holds a list of annotations without splits: its %d samples are one '
+                    'split (split names do not apply)', path, len(annotations))
+    return annotations, splits
+
+
+def _write_pose_split(samples, out_dir, phase, settings, num_joints, progress):
+    """The split's (id, annotation) pairs into {phase}_data.npy and {phase}_label.pkl; returns
+    (number kept, [(id, reason) skipped])."""
+    rows, skipped = KeptRows(), []
+    shape = (3, settings['max_frame'], num_joints, MAX_BODY)
+    with split_array(out_dir, phase, len(samples), shape, POSE) as array:
+        for name, annotation in tqdm(samples, desc=phase, dynamic_ncols=True,
+                                     disable=not progress):
+            try:
+                label = pose.read_label(annotation, settings['num_class'])
+                data, length, notes = pose_sample(
+                    annotation, num_joints, settings['keypoint_dim'], settings['max_frame'],
+                    settings['transform'])
+            except PoseSampleError as e:
+                skipped.append(skip(name, str(e)))
+                continue
+            except Exception as e:   # noqa: BLE001 - report, skip, carry on, as for NTU files
+                skipped.append(skip(name, f'unexpected {type(e).__name__}: {e}'))
+                continue
+            array.write(len(rows), data)
+            rows.keep(name, label, length, notes)
+        array.complete(len(rows))
+    rows.write_labels(out_dir, phase)
+    return len(rows), skipped
