@@ -1,4 +1,7 @@
 """Builds what a run needs from the config: model (and later data, optimizer, scheduler)."""
+import json
+
+import numpy as np
 import paddle
 
 import model as model_zoo
@@ -22,18 +25,33 @@ def build_model(cfg):
 
 def configs_that_fit(state):
     """The numbered configs whose model has exactly the checkpoint state's keys and shapes,
-    and what that model is (e.g. 'EfficientGCN-B0 with SG layers, 60 classes')."""
+    and what that model is (e.g. 'EfficientGCN-B0 with SG layers, 60 classes'). Configs that
+    differ only in data, schedule or benchmark share an architecture: one model is built for
+    each (14 for the 32 configs)."""
+    from model.checkpoint import shapes_of, state_misfits
     from utils.config import CONFIG_DIR, load_config
-    shapes = {key: list(value.shape) for key, value in state.items()}
-    fitting, described = [], None
+    fitting, described, fits = [], None, {}
     for path in sorted(CONFIG_DIR.glob('[23]*.yaml')):
         cfg = load_config(path.stem)
-        net, _, _, num_class = build_model(cfg)
-        if {key: list(value.shape) for key, value in net.state_dict().items()} == shapes:
+        architecture = _architecture(cfg)
+        if architecture not in fits:
+            with paddle.LazyGuard():   # shapes only: the weights are never initialised
+                net = build_model(cfg)[0]
+            fits[architecture] = not any(state_misfits(shapes_of(net), state))
+        if fits[architecture]:
             fitting.append(path.stem)
             described = (f'{cfg["model_type"]} with {cfg["model_args"]["layer_type"]} layers, '
-                         f'{num_class} classes')
+                         f'{dataset_info(cfg["dataset"], cfg["dataset_args"])[0]} classes')
     return fitting, described
+
+
+def _architecture(cfg):
+    """What decides a config's model's keys and shapes: model type and arguments, classes,
+    input shape and skeleton graph."""
+    num_class, graph, data_shape = dataset_info(cfg['dataset'], cfg['dataset_args'])
+    parts = [np.asarray(part).tolist() for part in graph.parts]
+    return json.dumps([cfg['model_type'], cfg['model_args'], num_class, data_shape,
+                       list(np.shape(graph.A)), parts], sort_keys=True)
 
 
 def fit_hint(state):

@@ -17,7 +17,8 @@ from utils import model_profile
 from utils.errors import UserError
 from utils.files import atomic_save, save_json, save_pickle
 from utils.logs import setup_logging
-from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+from model.checkpoint import (load_checkpoint, load_model_state, load_run_checkpoint,
+                              model_state_of, record_of)
 from utils.runtime import gpu_available
 
 logger = logging.getLogger(__name__)
@@ -108,15 +109,25 @@ class Processor:
         the current weights; self.net is left as it is, so training goes on after it."""
         return self.use_cpu_backend(model_zoo.reparameterize(self.net))
 
-    def load_pretrained(self):
+    def load_pretrained(self, new_classifier=False):
+        """The checkpoint of -pp into the model. With new_classifier (training from it), a
+        classifier for another number of classes is left out and started afresh."""
         path = self.cfg['pretrained_path']
         checkpoint = load_checkpoint(path)
         state = model_state_of(checkpoint)
         try:
-            load_model_state(self.net, state, path)
+            left_out = load_model_state(self.net, state, path, new_classifier)
         except UserError as e:
             raise UserError(f'{e}; {initializer.fit_hint(state)}') from None
-        logger.info('Loaded %s', path)
+        record = record_of(checkpoint)
+        logger.info('Loaded %s%s', path, f' (its record: {record})' if record else '')
+        if left_out:
+            model_zoo.init_param(self.net.classifier)
+            logger.info('Fine-tuning: the checkpoint\'s classifier is for %d classes, this '
+                        'config has %d: left out %s; the classifier starts afresh (the official '
+                        'init), every other weight is the checkpoint\'s', left_out[0][1][0],
+                        self.num_class, ', '.join(f'{key} {theirs} (model: {ours})'
+                                                  for key, theirs, ours in left_out))
         return checkpoint
 
     def build_eval_loader(self):
@@ -143,7 +154,7 @@ class Processor:
         else:
             self.open_run_dir()
             if self.cfg['pretrained_path']:
-                self.load_pretrained()
+                self.load_pretrained(new_classifier=True)
         self.model = paddle.DataParallel(self.net) if self.world_size > 1 else self.net
         if self.is_main:
             from tensorboardX import SummaryWriter
@@ -279,7 +290,7 @@ class Processor:
 
     def _resume(self):
         path = self.work_dir / CHECKPOINT_NAME
-        checkpoint = load_checkpoint(path)
+        checkpoint = load_run_checkpoint(path)
         missing = [k for k in ('model', 'opt', 'scheduler', 'epoch', 'rng') if k not in checkpoint]
         if missing:
             raise UserError(f'checkpoint {path} cannot be resumed: it has no {missing[0]!r} entry')

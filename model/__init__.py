@@ -6,10 +6,11 @@ CPU live in cpu_backend/, those for Paddle Inference in exporter/: both are put 
 so the forwards here stay the definitions.
 """
 from .activations import get_activation
-from .nets import EfficientGCN
+from .nets import EfficientGCN, init_param
 from .reparameterize import reparameterize
 
-__all__ = ['EfficientGCN', 'create', 'reparameterize', 'rescale_block', 'scale_factor_of']
+__all__ = ['EfficientGCN', 'create', 'init_param', 'reparameterize', 'rescale_block',
+           'scale_factor_of']
 
 
 def rescale_block(block_args, scale_args, scale_factor):

@@ -1,51 +1,49 @@
-"""The official PyTorch checkpoints (`.pth.tar`, written by `torch.save`), read without PyTorch.
+"""PyTorch checkpoints (the authors' `.pth.tar`, written by `torch.save`), read without PyTorch
+and without running anything the file names.
 
-Since PyTorch 1.6 `torch.save` writes a zip archive: `<name>/data.pkl`, a pickle whose tensors
-refer to raw storages stored as `<name>/data/<key>` (little-endian), plus version records. The
-pickle is read here with the few PyTorch names it uses mapped to numpy: each tensor becomes a
-numpy array of its storage's values at its offset, shape and strides. PyTorch's older
-(non-zip) format needs PyTorch itself, which is used when installed.
+Two formats, told apart by their bytes (checkpoint.py decides which):
+- the zip archive torch.save writes since PyTorch 1.6: `<name>/data.pkl`, a pickle whose tensors
+  refer to raw storages stored as `<name>/data/<key>`;
+- the older format: pickles one after another (a magic number, a version, the system's sizes,
+  the object itself, its storage keys), then each storage as its element count and its bytes.
 
-The official state dict (key `model`, or the file itself) uses PyTorch's batch-norm names; they
-become Paddle's: running_mean -> _mean, running_var -> _variance, num_batches_tracked dropped,
-and a DataParallel `module.` prefix is taken off.
+Either pickle is read by safe_pickle's unpickler with the few names torch.save writes for
+tensors added: each tensor becomes a numpy array of its storage's values at its offset, shape
+and strides. The file's other entries (optimizer, scheduler, best_state with numpy arrays and
+scalars, epoch) come back as plain values; nothing of PyTorch is needed.
 """
-import builtins
-import collections
 import pickle
 import zipfile
 
 import numpy as np
 
-from utils.errors import UserError
+from .safe_pickle import SAFE_NAMES, SafeUnpickler
 
-# torch storage type name -> numpy dtype
+LEGACY_MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
+# the magic number as protocol 2 pickles it (a long of 10 bytes), near the start of the file
+LEGACY_MAGIC_BYTES = b'\x8a\x0a' + LEGACY_MAGIC_NUMBER.to_bytes(10, 'little')
+
+# torch storage type name -> numpy dtype of its elements (bfloat16: read as its bits)
 _STORAGE_DTYPES = {
     'FloatStorage': np.float32, 'DoubleStorage': np.float64, 'HalfStorage': np.float16,
-    'BFloat16Storage': None, 'LongStorage': np.int64, 'IntStorage': np.int32,
+    'BFloat16Storage': np.uint16, 'LongStorage': np.int64, 'IntStorage': np.int32,
     'ShortStorage': np.int16, 'CharStorage': np.int8, 'ByteStorage': np.uint8,
     'BoolStorage': np.bool_,
 }
-_BATCH_NORM_NAMES = {'running_mean': '_mean', 'running_var': '_variance'}
 
 
 class _StorageType:
+    """A storage class named in a persistent id (torch.FloatStorage, ...)."""
+
     def __init__(self, name):
         self.name = name
-        self.dtype = _STORAGE_DTYPES[name]
-
-
-class _Opaque:
-    """Any other PyTorch object in the file (an optimizer's or scheduler's): kept as nothing."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def __setstate__(self, state):
-        pass
+        self.dtype = np.dtype(_STORAGE_DTYPES[name])
 
 
 def _rebuild_tensor(storage, offset, size, stride, *args):
+    """A tensor as numpy: its storage's values at offset, shape and strides (a copy)."""
+    if storage is None:   # the older format's first pass, before the storages are read
+        return None
     if not size:
         return storage[offset].copy()
     itemsize = storage.itemsize
@@ -58,106 +56,106 @@ def _rebuild_parameter(data, *args):
     return data
 
 
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, archive, prefix, handle):
-        super().__init__(handle)
-        self.archive, self.prefix, self.storages = archive, prefix, {}
+def _rebuild_from_type(function, _type, args, _state):
+    """A tensor of a subclass (e.g. a Parameter) as its plain tensor."""
+    return function(*args)
 
-    def find_class(self, module, name):
-        if module == 'torch._utils' and name in ('_rebuild_tensor_v2', '_rebuild_tensor'):
-            return _rebuild_tensor
-        if module == 'torch._utils' and name == '_rebuild_parameter':
-            return _rebuild_parameter
-        if module == 'torch' and name in _STORAGE_DTYPES:
-            return lambda *args: _StorageType(name)
-        if module == 'collections' and name == 'OrderedDict':
-            return collections.OrderedDict
-        if module.startswith('torch') or module.startswith('numpy'):
-            return _Opaque
-        if module == 'builtins' and name in ('set', 'frozenset', 'slice', 'complex'):
-            return getattr(builtins, name)
-        raise pickle.UnpicklingError(f'unexpected object {module}.{name}')
+
+TORCH_NAMES = {
+    **SAFE_NAMES,
+    ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
+    ('torch._utils', '_rebuild_tensor'): _rebuild_tensor,
+    ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,
+    ('torch._tensor', '_rebuild_from_type_v2'): _rebuild_from_type,
+    ('torch', 'Tensor'): 'Tensor',
+    ('torch.nn.parameter', 'Parameter'): 'Parameter',
+    **{('torch', name): _StorageType(name) for name in _STORAGE_DTYPES},
+}
+
+
+class _TorchUnpickler(SafeUnpickler):
+    """The safe unpickler with torch's tensor names; storages come from `storage(key, type)`,
+    or are None when it is None."""
+    names = TORCH_NAMES
+
+    def __init__(self, handle, storage):
+        super().__init__(handle)
+        self.storage = storage
 
     def persistent_load(self, pid):
-        kind, storage_type, key = pid[0], pid[1], pid[2]
-        if kind != 'storage':
-            raise pickle.UnpicklingError(f'unexpected persistent id {kind!r}')
-        if isinstance(storage_type, _StorageType):
-            dtype = storage_type.dtype
-        else:   # PyTorch 2 passes the storage's dtype as torch.<dtype>, read as _Opaque
-            dtype = np.float32
-        if dtype is None:
-            raise pickle.UnpicklingError(f'storage type {storage_type.name} is not supported')
-        if key not in self.storages:
-            data = self.archive.read(f'{self.prefix}/data/{key}')
-            self.storages[key] = np.frombuffer(data, dtype=np.dtype(dtype).newbyteorder('<'))
-        return self.storages[key]
+        if not (isinstance(pid, tuple) and len(pid) >= 3 and pid[0] == 'storage'
+                and isinstance(pid[1], _StorageType)):
+            raise pickle.UnpicklingError(f'unexpected persistent id {str(pid)[:60]}')
+        self.storage_types[str(pid[2])] = pid[1]
+        if self.storage is None:
+            return None
+        values = self.storage(str(pid[2]), pid[1])
+        view = pid[5] if len(pid) > 5 else None   # very old files: (key, offset, size) of a view
+        return values[view[1]:view[1] + view[2]] if view else values
+
+    def load(self):
+        self.storage_types = {}
+        return super().load()
+
+
+def _as_values(raw, storage_type, byteorder='little'):
+    """A storage's bytes as a 1-D numpy array of its element type."""
+    dtype = storage_type.dtype.newbyteorder('<' if byteorder == 'little' else '>')
+    values = np.frombuffer(raw, dtype=dtype)
+    if storage_type.name == 'BFloat16Storage':   # the upper half of a float32's bits
+        return (values.astype(np.uint32) << 16).view(np.float32)
+    return values
+
+
+def zip_pickle_name(archive):
+    """The `<name>/data.pkl` of a zip torch.save wrote, or None."""
+    pickles = [n for n in archive.namelist() if n.endswith('data.pkl')
+               and n.count('/') <= 1]
+    return pickles[0] if len(pickles) == 1 else None
 
 
 def read_zip_checkpoint(path):
     """The object torch.save wrote to `path` (zip format), tensors as numpy arrays."""
     with zipfile.ZipFile(path) as archive:
-        pickles = [n for n in archive.namelist() if n.endswith('/data.pkl')]
-        if len(pickles) != 1:
-            raise UserError(f'checkpoint {path} is a zip file but not one torch.save wrote '
-                            '(no <name>/data.pkl)')
-        prefix = pickles[0][:-len('/data.pkl')]
-        with archive.open(pickles[0]) as handle:
-            return _Unpickler(archive, prefix, handle).load()
+        name = zip_pickle_name(archive)
+        prefix = name[:-len('data.pkl')]
+        byteorder = 'little'
+        if f'{prefix}byteorder' in archive.namelist():
+            byteorder = archive.read(f'{prefix}byteorder').decode().strip()
+        storages = {}
+
+        def storage(key, storage_type):
+            if key not in storages:
+                raw = archive.read(f'{prefix}data/{key}')
+                storages[key] = _as_values(raw, storage_type, byteorder)
+            return storages[key]
+        with archive.open(name) as handle:
+            return _TorchUnpickler(handle, storage).load()
 
 
 def read_legacy_checkpoint(path):
-    """PyTorch's older (non-zip) format, through PyTorch when it is installed."""
-    try:
-        import torch
-    except ImportError:
-        raise UserError(f'checkpoint {path} is in PyTorch\'s older (non-zip) format, which needs '
-                        'PyTorch to read: pip install torch (a CPU build is enough)') from None
-    loaded = torch.load(str(path), map_location='cpu', weights_only=False)
-
-    def to_numpy(value):
-        if isinstance(value, torch.Tensor):
-            return value.detach().cpu().numpy()
-        if isinstance(value, dict):
-            return type(value)((k, to_numpy(v)) for k, v in value.items())
-        return value
-    return to_numpy(loaded)
-
-
-def read_torch_checkpoint(path):
-    """A .pth / .pth.tar checkpoint as a dict with the model state in Paddle's names under
-    `model`; the other entries (optimizer, scheduler, best_state, epoch) as read."""
+    """The object PyTorch's older format holds, tensors as numpy arrays. The tensors' pickle
+    comes before their storages' bytes, so it is read twice: once to reach the storages, once
+    with them."""
     with open(path, 'rb') as f:
-        is_zip = f.read(2) == b'PK'   # a zip archive's first bytes, even when it is cut short
-    try:
-        loaded = read_zip_checkpoint(path) if is_zip else read_legacy_checkpoint(path)
-    except UserError:
-        raise
-    except Exception as e:   # a corrupt file: zipfile, pickle and torch raise many kinds
-        raise UserError(f'checkpoint {path} cannot be read as a PyTorch checkpoint '
-                        f'({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""})') \
-            from None
-    if not isinstance(loaded, dict):
-        raise UserError(f'checkpoint {path} holds a {type(loaded).__name__}, not a dict')
-    state = loaded['model'] if isinstance(loaded.get('model'), dict) else loaded
-    return {**loaded, 'model': paddle_names(state)}
+        if SafeUnpickler(f).load() != LEGACY_MAGIC_NUMBER:
+            raise pickle.UnpicklingError('no PyTorch magic number')
+        SafeUnpickler(f).load()                      # the format's version
+        sys_info = SafeUnpickler(f).load()
+        byteorder = 'little' if not isinstance(sys_info, dict) or \
+            sys_info.get('little_endian', True) else 'big'
+        start = f.tell()
+        first_pass = _TorchUnpickler(f, None)
+        first_pass.load()
+        keys = SafeUnpickler(f).load()
+        storages = {}
+        for key in keys:
+            storage_type = first_pass.storage_types[str(key)]
+            count = int.from_bytes(f.read(8), 'little')
+            raw = f.read(count * storage_type.dtype.itemsize)
+            if len(raw) != count * storage_type.dtype.itemsize:
+                raise EOFError(f'storage {key} is cut short')
+            storages[str(key)] = _as_values(raw, storage_type, byteorder)
+        f.seek(start)
+        return _TorchUnpickler(f, lambda key, _: storages[key]).load()
 
-
-def paddle_names(state):
-    """The official (PyTorch) state dict under Paddle's parameter names."""
-    renamed = {}
-    for key, value in state.items():
-        if not isinstance(value, np.ndarray):
-            continue
-        if key.startswith('module.'):
-            key = key[len('module.'):]
-        prefix, _, last = key.rpartition('.')
-        if last == 'num_batches_tracked':
-            continue
-        last = _BATCH_NORM_NAMES.get(last, last)
-        renamed[f'{prefix}.{last}' if prefix else last] = value
-    return renamed
-
-
-def is_torch_checkpoint(path):
-    return str(path).endswith(('.pth', '.pth.tar', '.pt'))

@@ -1,4 +1,11 @@
-"""The published B0 checkpoints load into configs 2001/2002 with every key in place."""
+"""Checkpoints into a model: the published B0 checkpoints into configs 2001/2002 with every key
+in place, other Paddle ports' files whatever their names, and one error line for a file that
+cannot be used."""
+import io
+import pickle
+import zipfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -6,7 +13,9 @@ from utils.config import load_config
 from dataset.graphs import Graph
 from utils.errors import UserError
 from initializer import build_model
-from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+from commands import run_python
+from model.checkpoint import (file_format, load_checkpoint, load_model_state, model_state_of,
+                              record_of)
 
 
 def _load(pretrained_dir, name, config_id):
@@ -49,10 +58,112 @@ def test_mismatched_checkpoint_names_the_first_key(pretrained_dir):
         load_model_state(net_b2, state, 'xsub.pdparams')
 
 
-def test_corrupt_or_missing_checkpoint_is_a_user_error(tmp_path):
-    corrupt = tmp_path / 'corrupt.pdparams'
-    corrupt.write_bytes(b'not a checkpoint')
-    with pytest.raises(UserError, match='corrupt.pdparams cannot be read'):
-        load_checkpoint(corrupt)
-    with pytest.raises(UserError, match='does not exist'):
-        load_checkpoint(tmp_path / 'absent.pdparams')
+# ---------------------------------------------------------------- other ports' files
+def _port_conversion(state):
+    """Another Paddle port's conversion of the official weights, as its script builds it: the
+    PyTorch state's arrays with the batch-norm statistics renamed to _mean / _variance and
+    PyTorch's num_batches_tracked counters kept."""
+    converted = {}
+    for key, value in state.items():
+        converted[key] = np.asarray(value)
+        if key.endswith('._variance'):
+            converted[key[:-len('_variance')] + 'num_batches_tracked'] = np.array(52000)
+    return converted
+
+
+def test_another_ports_conversion_loads_into_its_config(tmp_path, pretrained_dir, caplog):
+    """A `.pdparams.tar` of {'model', 'best_state'} written by paddle.save, counters kept:
+    every weight lands, the counters are dropped with one log line, and the misfit hint for
+    another config names the configs it fits."""
+    import paddle
+
+    from initializer import configs_that_fit, fit_hint
+    published = load_checkpoint(pretrained_dir / 'xsub.pdparams')
+    path = tmp_path / '2001_EfficientGCN-B0_ntu-xsub.pdparams.tar'
+    paddle.save({'model': _port_conversion(published['model']),
+                 'best_state': published['best_state']}, str(path))
+    caplog.set_level('INFO')
+    checkpoint = load_checkpoint(path)
+    counted = [r.getMessage() for r in caplog.records if 'num_batches_tracked' in r.getMessage()]
+    batch_norms = sum(key.endswith('._variance') for key in published['model'])
+    assert len(counted) == 1 and f'left out {batch_norms} num_batches_tracked' in counted[0]
+    assert record_of(checkpoint) == 'top-1 90.22%'
+    net, *_ = build_model(load_config('2001'))
+    load_model_state(net, checkpoint['model'], path)
+    for key, value in net.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), published['model'][key], err_msg=key)
+    assert configs_that_fit(checkpoint['model'])[0] == ['2001', '2002', '3001', '3002']
+    assert 'no numbered config' not in fit_hint(checkpoint['model'])
+
+
+def test_paddle_files_under_pytorch_names_and_in_pytorch_names(tmp_path):
+    """What decides the format is the bytes: a port's run checkpoint (paddle.save of model,
+    optimizer, scheduler, best_state, epoch) named checkpoint.pth.tar; a Paddle pickle whose
+    state keeps PyTorch's batch-norm names; the state as a list of (name, array) pairs."""
+    import paddle
+    net, *_ = build_model(load_config('2001'))
+    rng = np.random.RandomState(0)
+    for value in net.state_dict().values():
+        value.set_value(rng.standard_normal(value.shape).astype(np.float32))
+    expected = {key: value.numpy() for key, value in net.state_dict().items()}
+    schedule = paddle.optimizer.lr.LambdaDecay(0.1, lambda step: 0.5)
+    optimizer = paddle.optimizer.Momentum(schedule, momentum=0.9, use_nesterov=True,
+                                          parameters=net.parameters())
+    run = tmp_path / 'checkpoint.pth.tar'
+    paddle.save({'model': net.state_dict(), 'optimizer': optimizer.state_dict(),
+                 'scheduler': schedule.state_dict(),
+                 'best_state': {'acc_top1': 0.5, 'acc_top5': 0.75, 'cm': np.eye(60)},
+                 'epoch': 7}, str(run))
+    torch_names = tmp_path / 'torch_names.pdparams'
+    renamed = {key.replace('._mean', '.running_mean').replace('._variance', '.running_var'):
+               value for key, value in expected.items()}
+    paddle.save({'model': renamed}, str(torch_names))
+    pairs = tmp_path / 'pairs.pdparams'
+    pairs.write_bytes(pickle.dumps({'model': list(expected.items())}, protocol=4))
+    for path in (run, torch_names, pairs):
+        assert file_format(path) == 'pickle'
+        checkpoint = load_checkpoint(path)
+        fresh, *_ = build_model(load_config('2001'))
+        load_model_state(fresh, checkpoint['model'], path)
+        for key, value in fresh.state_dict().items():
+            np.testing.assert_array_equal(value.numpy(), expected[key], err_msg=f'{path} {key}')
+    assert record_of(load_checkpoint(run)) == 'epoch 7, top-1 50.00%'
+
+
+def test_every_checkpoint_error_is_one_line_naming_the_file_and_what_it_is(tmp_path):
+    fixtures = Path(__file__).resolve().parent / 'fixtures'
+    authors = (fixtures / 'tiny_official.pth.tar').read_bytes()
+    legacy = (fixtures / 'legacy_format.pth').read_bytes()
+    paddle_pickle = pickle.dumps({'model': {'w': np.ones((64, 64), np.float32)}}, protocol=4)
+    not_a_torch_zip = io.BytesIO()
+    with zipfile.ZipFile(not_a_torch_zip, 'w') as archive:
+        archive.writestr('model/weights.bin', b'0' * 100)
+    files = {
+        'empty.pth.tar': (b'', 'is empty (0 bytes)'),
+        'notes.pdparams': (b'some text', 'is neither a Paddle nor a PyTorch checkpoint'),
+        'model.pdparams': (not_a_torch_zip.getvalue(), 'is a zip archive without data.pkl'),
+        'cut.pth.tar': (authors[:len(authors) // 2],
+                        '(a PyTorch zip checkpoint) cannot be read: it is cut short'),
+        'cut_legacy.pth': (legacy[:len(legacy) // 2], '(a PyTorch checkpoint in its older '
+                           'format) cannot be read: it is cut short'),
+        'cut.pdparams': (paddle_pickle[:len(paddle_pickle) // 2],
+                         '(a Paddle pickle) cannot be read: it is cut short'),
+        'list.pdparams': (pickle.dumps([1, 2]), 'holds a list, not a dict of weights'),
+        'no_weights.pdparams': (pickle.dumps({'epoch': 3}), 'holds no model weights'),
+    }
+    paths = []
+    for name, (content, _) in files.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_bytes(content)
+    (tmp_path / 'folder.pdparams').mkdir()
+    paths += [tmp_path / 'folder.pdparams', tmp_path / 'absent.pdparams']
+    fragments = [fragment for _, fragment in files.values()] + ['is a folder', 'does not exist']
+    code = ('import sys, main\n'
+            'for path in sys.argv[1:]:\n'
+            '    assert main.main(["-c", "2001", "-e", "-pp", path]) == 1\n')
+    result = run_python('-c', code, *paths)
+    assert result.returncode == 0 and 'Traceback' not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == len(paths), result.stderr
+    for line, path, fragment in zip(errors, paths, fragments):
+        assert line.startswith(f'error: checkpoint {path} ') and fragment in line, line

@@ -1,4 +1,5 @@
 """Training end to end on small generated-format data: outputs, exact resume, evaluation."""
+import argparse
 import json
 import pickle
 
@@ -8,8 +9,10 @@ import pytest
 import yaml
 
 from commands import kill_once_written, run_main
-from utils.config import load_config
 from fake_data import tiny_config, write_generated_split
+from initializer import build_model
+from utils.config import apply_overrides, load_config
+from utils.errors import UserError
 
 
 @pytest.fixture(scope='module')
@@ -100,3 +103,83 @@ def test_cpu_fallback_notices_for_gpus_and_amp(tmp_path, data_root):
     result = run_main('-c', str(config), '-g', '0', '--amp')
     assert result.returncode == 0 and 'running on the CPU' in result.stdout
     assert '--amp is only used on GPU' in result.stdout
+
+
+# ---------------------------------------------------------------- fine-tuning on other classes
+@pytest.fixture(scope='module')
+def checkpoint_of_120_classes(tmp_path_factory):
+    """A checkpoint of the demo's architecture for 120 classes (as an X-sub120 one), every
+    weight and batch-norm statistic random: (path, its state as numpy)."""
+    net = build_model(apply_overrides(load_config('1001'), ['dataset=ntu-xsub120']))[0]
+    rng = np.random.RandomState(0)
+    for value in net.state_dict().values():
+        value.set_value(rng.uniform(0.5, 1.5, value.shape).astype(np.float32))
+    path = tmp_path_factory.mktemp('checkpoint') / 'xsub120.pdparams'
+    paddle.save({'model': net.state_dict(), 'epoch': 40,
+                 'best_state': {'acc_top1': 0.8, 'acc_top5': 0.9, 'cm': np.eye(120)}}, str(path))
+    return path, {key: value.numpy() for key, value in net.state_dict().items()}
+
+
+def demo_processor(tmp_path, pretrained_path, config='1001'):
+    from processor import Processor
+    cfg = apply_overrides(load_config(config), [f'pretrained_path={pretrained_path}',
+                                                f'work_dir={tmp_path / "work"}'])
+    return Processor(cfg, argparse.Namespace(resume=False, amp=False))
+
+
+def test_fine_tuning_keeps_every_weight_but_a_new_classifier(tmp_path,
+                                                            checkpoint_of_120_classes):
+    """Training config 1001 (60 classes) from a 120-class checkpoint: every weight but the
+    classifier's is the checkpoint's; the classifier is the official init's, normal with std
+    0.001 and a zero bias."""
+    path, saved = checkpoint_of_120_classes
+    processor = demo_processor(tmp_path, path)
+    processor.load_pretrained(new_classifier=True)
+    state = {key: value.numpy() for key, value in processor.net.state_dict().items()}
+    assert set(state) == set(saved)
+    for key, value in state.items():
+        if not key.startswith('classifier.'):
+            np.testing.assert_array_equal(value, saved[key], err_msg=key)
+    weight, bias = state['classifier.fc.weight'], state['classifier.fc.bias']
+    assert weight.shape[0] == 60 and saved['classifier.fc.weight'].shape[0] == 120
+    assert not np.isclose(weight, saved['classifier.fc.weight'][:60]).any()
+    assert abs(weight.std() - 0.001) < 1e-4 and abs(weight.mean()) < 1e-4
+    assert not bias.any()
+
+
+def test_any_other_misfit_stays_an_error_when_training(tmp_path):
+    """A B2 checkpoint (other blocks as well as another classifier) into the B0 demo."""
+    net = build_model(apply_overrides(load_config('1001'), ['model_type=EfficientGCN-B2',
+                                                            'dataset=ntu-xsub120']))[0]
+    path = tmp_path / 'b2.pdparams'
+    paddle.save({'model': net.state_dict()}, str(path))
+    with pytest.raises(UserError, match=r'b2.pdparams does not fit .*key input_branches'):
+        demo_processor(tmp_path, path).load_pretrained(new_classifier=True)
+
+
+def test_fine_tuning_trains_and_evaluating_with_another_head_is_an_error(
+        tmp_path, checkpoint_of_120_classes):
+    """main.py -c 1001 -pp: a log line names what was left out, and two training steps run;
+    -e with the same checkpoint is one error line."""
+    path, _ = checkpoint_of_120_classes
+    sets = [f'work_dir={tmp_path / "work"}', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
+            f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
+            'dataset_args.ntu.synthetic.actions=[1,2]',
+            'dataset_args.ntu.synthetic.samples_per_action=4',
+            'dataset_args.ntu.train_batch_size=2', 'scheduler_args.cosine.max_epoch=1',
+            'scheduler_args.cosine.warm_up=0']
+    args = [item for assignment in sets for item in ('--set', assignment)]
+    result = run_main('-c', '1001', '-np', '-pp', path, *args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f'Loaded {path} (its record: epoch 40, top-1 80.00%)' in result.stdout
+    assert ("the checkpoint's classifier is for 120 classes, this config has 60: left out "
+            'classifier.fc.weight [120, 128, 1, 1, 1] (model: [60, 128, 1, 1, 1]), '
+            'classifier.fc.bias [120] (model: [60])') in result.stdout
+    assert 'Epoch: 1/1, Batch: 2/2' in result.stdout, result.stdout[-3000:]
+    evaluate = run_main('-c', '1001', '-e', '-pp', path, *args)
+    assert evaluate.returncode == 1 and 'Traceback' not in evaluate.stderr
+    assert evaluate.stderr.strip().splitlines() == [
+        f'error: checkpoint {path} does not fit this config\'s model: key classifier.fc.weight '
+        'has shape [120, 128, 1, 1, 1], the model needs [60, 128, 1, 1, 1] (a classifier for '
+        '120 classes: training from it starts a new one for this config\'s 60); it is '
+        'EfficientGCN-B0 with SG layers, 120 classes: configs 2003, 2004, 3003, 3004 fit']
