@@ -31,11 +31,11 @@ def generate_from_annotations(cfg, progress=True):
     dataset, args = _pose_dataset_settings(cfg)
     settings = pose_settings(args)
     num_joints = Graph(settings['layout']).num_node
-    phases = _phase_samples(_annotation_sources(args), settings)   # errors before any output
+    phases, unnamed = _phase_samples(_annotation_sources(args), settings)   # errors first
     out_dir = output_folder(args, dataset)
     remove_old_outputs(out_dir)
-    summary = {'bad_names': 0, 'ignored': 0, 'out_dir': str(out_dir)}
-    skipped = []
+    summary = {'bad_names': 0, 'ignored': 0, 'out_dir': str(out_dir), 'unnamed': len(unnamed)}
+    skipped = list(unnamed)
     for phase, (samples, missing) in phases.items():
         kept, phase_skipped = _write_pose_split(samples, out_dir, phase, settings, num_joints,
                                                 progress)
@@ -76,9 +76,9 @@ def _annotation_sources(args):
 
 
 def _phase_samples(sources, settings):
-    """phase -> ((id, annotation) pairs, (id, reason) of split ids that cannot be taken). A file
-    with splits needs the config's split names; a bare list is its split by itself, so it
-    cannot serve both phases."""
+    """(phase -> ((id, annotation) pairs, (id, reason) of split ids that cannot be taken),
+    (id, reason) of annotations no split can name). A file with splits needs the config's split
+    names; a bare list is its split by itself, so it cannot serve both phases."""
     files = {path: _load_annotation_file(path, settings) for path, _ in sources.values()}
     (train_file, _), (eval_file, _) = sources['train'], sources['eval']
     if train_file == eval_file and files[train_file][1] is None:
@@ -96,8 +96,16 @@ def _phase_samples(sources, settings):
         try:
             phases[phase] = split_samples(annotations, splits, split, path)
         except PoseFileError as e:
-            raise GenerateError(f'{e}: set {key} to one of them') from None
-    return phases
+            fix = f'set {key} to one of its splits that names samples' if split is not None \
+                else 'give a file with annotations'
+            raise GenerateError(f'{e}: {fix}') from None
+    unnamed = [skip(f'{path}: annotation #{i}', 'no frame_dir, so no split names it')
+               for path, (annotations, splits) in files.items() if splits is not None
+               for i in pose.annotations_without_id(annotations)]
+    if unnamed:
+        logger.warning('%d annotations have no frame_dir, so no split names them and they are '
+                       'left out (listed in skipped.txt)', len(unnamed))
+    return phases, unnamed
 
 
 def _load_annotation_file(path, settings):

@@ -70,8 +70,11 @@ def sample_id(annotation, index):
 def split_samples(annotations, splits, split, path):
     """The (id, annotation) pairs of a split, in the split's order, and the (id, reason) of ids
     that cannot be taken: not in the annotations, or in them more than once. Split None gives
-    every annotation; a bare list of annotations (splits None) has no split to name."""
+    every annotation; a bare list of annotations (splits None) has no split to name. A split
+    that gives no annotation at all (empty, or naming none of them) is a PoseFileError."""
     if split is None:
+        if not annotations:
+            raise PoseFileError(f'{path} holds no annotations')
         return [(sample_id(a, i), a) for i, a in enumerate(annotations)], []
     if splits is None:
         raise PoseFileError(f'{path} holds a list of annotations without splits, so no split '
@@ -79,15 +82,18 @@ def split_samples(annotations, splits, split, path):
     if split not in splits:
         known = ', '.join(map(str, splits)) or 'none'
         raise PoseFileError(f'{path} has no split {split!r} (its splits: {known})')
-    if not isinstance(splits[split], (list, tuple)):
-        raise PoseFileError(f'{path}: split {split!r} is a {type(splits[split]).__name__}, '
+    ids = splits[split]
+    if not isinstance(ids, (list, tuple)):
+        raise PoseFileError(f'{path}: split {split!r} is a {type(ids).__name__}, '
                             'not a list of sample ids')
+    if not ids:
+        raise PoseFileError(f'{path}: split {split!r} is empty (no sample ids)')
     found = {}
     for annotation in annotations:
         if isinstance(annotation, dict) and 'frame_dir' in annotation:
             found.setdefault(str(annotation['frame_dir']), []).append(annotation)
     samples, missing = [], []
-    for name in map(str, splits[split]):
+    for name in map(str, ids):
         matches = found.get(name, [])
         if len(matches) == 1:
             samples.append((name, matches[0]))
@@ -95,7 +101,19 @@ def split_samples(annotations, splits, split, path):
             missing.append((name, f'its frame_dir appears {len(matches)} times in the annotations'))
         else:
             missing.append((name, f'in split {split!r} but not in the annotations'))
+    if not samples:
+        unnamed = len(annotations_without_id(annotations))
+        without = f'; {unnamed} of them have no frame_dir' if unnamed else ''
+        raise PoseFileError(f'{path}: split {split!r} names {len(ids)} samples, none of which it '
+                            f'can take from its {len(annotations)} annotations (e.g. '
+                            f'{missing[0][0]}: {missing[0][1]}){without}')
     return samples, missing
+
+
+def annotations_without_id(annotations):
+    """The positions of the annotations that have no frame_dir: no split can name them."""
+    return [i for i, annotation in enumerate(annotations)
+            if not (isinstance(annotation, dict) and 'frame_dir' in annotation)]
 
 
 def keypoint_dim(annotations):

@@ -89,6 +89,46 @@ def test_bad_samples_are_skipped_and_named_and_the_good_ones_kept(tmp_path, capl
     assert len(logged) == 6
 
 
+def test_annotations_without_frame_dir_are_counted_and_named_by_position(tmp_path, caplog):
+    """No split can name them: each is a skipped.txt line with its file and position, and one
+    warning counts them; the named ones are converted as usual."""
+    annotations = [annotation_2d('a', 0), annotation_2d(None, 1), annotation_2d('b', 2),
+                   annotation_2d(None, 3)]
+    for annotation in annotations[1::2]:
+        del annotation['frame_dir']
+    ann_file = write_pickle(tmp_path / 'a.pkl', {'split': {'train': ['a'], 'val': ['b']},
+                                                 'annotations': annotations})
+    summary = generate(pose_config(tmp_path / 'out', ann_file, max_frame=16), progress=False)
+    assert summary['train']['kept'] == summary['eval']['kept'] == 1 and summary['unnamed'] == 2
+    assert skipped_lines(tmp_path / 'out', 'pose-demo') == [
+        f'{ann_file}: annotation #{i}: no frame_dir, so no split names it' for i in (1, 3)]
+    counted = [r.getMessage() for r in caplog.records if 'have no frame_dir' in r.getMessage()]
+    assert len(counted) == 1 and counted[0].startswith('2 annotations have no frame_dir')
+
+
+def test_a_split_without_samples_is_one_line_before_any_output(tmp_path):
+    """An empty split, or one naming none of the annotations: a GenerateError (one error line
+    from main.py) and the last run's arrays left as they were."""
+    good = write_pickle(tmp_path / 'good.pkl', {'split': {'train': ['a'], 'val': ['b']},
+                                                'annotations': [annotation_2d('a', 0),
+                                                                annotation_2d('b', 1)]})
+    generate(pose_config(tmp_path / 'out', good), progress=False)
+    old = tmp_path / 'out' / 'original' / 'pose-demo' / 'train_data.npy'
+    written = old.read_bytes()
+    empty = write_pickle(tmp_path / 'empty.pkl', {'split': {'train': [], 'val': []},
+                                                  'annotations': []})
+    with pytest.raises(GenerateError, match=r"empty.pkl: split 'train' is empty .*: set "
+                                            'dataset_args.pose.train_split'):
+        generate(pose_config(tmp_path / 'out', empty), progress=False)
+    unknown = write_pickle(tmp_path / 'unknown.pkl', {'split': {'train': ['a'], 'val': ['zz']},
+                                                      'annotations': [annotation_2d('a', 0)]})
+    with pytest.raises(GenerateError, match=r"split 'val' names 1 samples, none of which"):
+        generate(pose_config(tmp_path / 'out', unknown), progress=False)
+    assert old.read_bytes() == written
+    line = gd_error(tmp_path, f'dataset_args.pose.ann_file={empty}')
+    assert str(empty) in line and "split 'train' is empty" in line
+
+
 def test_a_list_of_annotations_with_an_eval_file(tmp_path):
     train = write_pickle(tmp_path / 'train.pkl', [annotation_3d(f't{i}', i) for i in range(3)])
     val = write_pickle(tmp_path / 'val.pkl', [annotation_3d('v0', 1, persons=2)])

@@ -5,7 +5,7 @@ import pytest
 from pose_files import annotation_2d, annotation_3d, ntu_annotation, write_pickle
 from reader import (PoseFileError, PoseSampleError, load_annotations, load_sample, pose_sample,
                     pre_normalise, split_samples)
-from reader.pose import keypoint_dim, read_label
+from reader.pose import annotations_without_id, keypoint_dim, read_label
 
 
 # ---------------------------------------------------------------- the file
@@ -64,6 +64,26 @@ def test_no_split_gives_every_annotation_and_a_bare_list_has_none_to_name():
     assert len(split_samples(annotations, {'t': ['a']}, None, 'f.pkl')[0]) == 2
     with pytest.raises(PoseFileError, match="without splits, so no split 'train'"):
         split_samples(annotations, None, 'train', 'f.pkl')
+
+
+def test_a_split_that_gives_no_annotation_is_an_error():
+    """An empty split, one naming only ids the annotations lack, an empty list: each says so
+    (the annotations without frame_dir counted), instead of an empty dataset."""
+    annotations = [annotation_2d('a', 0), {'keypoint': None}, {'label': 1}]
+    with pytest.raises(PoseFileError, match=r"f.pkl: split 'val' is empty"):
+        split_samples(annotations, {'train': ['a'], 'val': []}, 'val', 'f.pkl')
+    with pytest.raises(PoseFileError) as caught:
+        split_samples(annotations, {'val': ['x', 'y']}, 'val', 'f.pkl')
+    assert str(caught.value) == (
+        "f.pkl: split 'val' names 2 samples, none of which it can take from its 3 annotations "
+        "(e.g. x: in split 'val' but not in the annotations); 2 of them have no frame_dir")
+    with pytest.raises(PoseFileError, match='f.pkl holds no annotations'):
+        split_samples([], None, None, 'f.pkl')
+
+
+def test_annotations_without_frame_dir_by_position():
+    annotations = [annotation_2d('a', 0), {'keypoint': None}, 'not a dict', annotation_2d('b', 1)]
+    assert annotations_without_id(annotations) == [1, 2]
 
 
 def test_keypoint_dim_of_the_first_usable_annotation():
