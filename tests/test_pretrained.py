@@ -167,3 +167,24 @@ def test_every_checkpoint_error_is_one_line_naming_the_file_and_what_it_is(tmp_p
     assert len(errors) == len(paths), result.stderr
     for line, path, fragment in zip(errors, paths, fragments):
         assert line.startswith(f'error: checkpoint {path} ') and fragment in line, line
+
+
+def test_the_readme_fine_tuning_recipe_loads_xsub_into_own_classes(tmp_path, pretrained_dir):
+    """The README's recipe: a copy of 3001 with 10 classes, trained from the published X-sub
+    checkpoint, gets every weight but the classifier from it."""
+    import argparse
+
+    from config import apply_overrides
+    from processor import Processor
+    path = pretrained_dir / 'xsub.pdparams'
+    cfg = apply_overrides(load_config('3001'), [
+        'dataset=pose-mine', 'dataset_args.pose.num_class=10', 'dataset_args.pose.class_names=',
+        'gpus=[]', f'pretrained_path={path}', f'work_dir={tmp_path}'])
+    processor = Processor(cfg, argparse.Namespace(resume=False, amp=False))
+    processor.load_pretrained(new_classifier=True)
+    published = load_checkpoint(path)['model']
+    for key, value in processor.net.state_dict().items():
+        if key.startswith('classifier.'):
+            assert value.shape[0] == 10, key
+        else:
+            np.testing.assert_array_equal(value.numpy(), published[key], err_msg=key)
