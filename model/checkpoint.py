@@ -20,7 +20,7 @@ import numpy as np
 
 from utils.errors import UserError
 
-from .safe_pickle import ForbiddenName, SafeUnpickler
+from .safe_pickle import SAFE_NAMES, ForbiddenName, SafeUnpickler
 from .torch_checkpoint import (LEGACY_MAGIC_BYTES, read_legacy_checkpoint, read_zip_checkpoint,
                                zip_pickle_name)
 
@@ -51,9 +51,25 @@ def file_format(path):
                     f'pickle or a zip archive (it starts with {head[:8]!r})')
 
 
+class _RandomState:
+    """A Paddle random generator's state in a run checkpoint (for -r, which paddle.load reads):
+    kept as nothing here, where only the weights matter."""
+
+    def __setstate__(self, state):
+        pass
+
+
+class _PaddleUnpickler(SafeUnpickler):
+    """The safe unpickler, with the generator states that paddle.save writes into this
+    repository's run checkpoints (<work_dir>/checkpoint.pdparams) read as nothing."""
+    names = {**SAFE_NAMES, **{(f'paddle.{package}', 'GeneratorState'): _RandomState
+                              for package in ('base.libpaddle', 'fluid.libpaddle',
+                                              'fluid.core_avx', 'fluid.core_noavx')}}
+
+
 def _read_pickle(path):
     with open(path, 'rb') as f:
-        return SafeUnpickler(f).load()
+        return _PaddleUnpickler(f).load()
 
 
 def _read_zip(path):

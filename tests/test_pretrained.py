@@ -174,8 +174,8 @@ def test_the_readme_fine_tuning_recipe_loads_xsub_into_own_classes(tmp_path, pre
     checkpoint, gets every weight but the classifier from it."""
     import argparse
 
-    from config import apply_overrides
     from processor import Processor
+    from utils.config import apply_overrides
     path = pretrained_dir / 'xsub.pdparams'
     cfg = apply_overrides(load_config('3001'), [
         'dataset=pose-mine', 'dataset_args.pose.num_class=10', 'dataset_args.pose.class_names=',

@@ -11,6 +11,7 @@ import yaml
 from commands import kill_once_written, run_main
 from fake_data import tiny_config, write_generated_split
 from initializer import build_model
+from model.checkpoint import load_checkpoint, record_of
 from utils.config import apply_overrides, load_config
 from utils.errors import UserError
 
@@ -52,6 +53,8 @@ def test_training_writes_the_run_outputs(tmp_path, data_root):
     checkpoint = final_model(work_dir)
     assert checkpoint['epoch'] == 2 and {'model', 'opt', 'scheduler', 'best_state',
                                          'rng'} <= set(checkpoint)
+    # -pp takes the run checkpoint too: its random generator states are read past
+    assert record_of(load_checkpoint(work_dir / 'checkpoint.pdparams')).startswith('epoch 2, ')
     assert not list(work_dir.glob('*.tmp'))
 
 
