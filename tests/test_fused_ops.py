@@ -214,7 +214,7 @@ def test_kernels_build_into_the_cache_and_can_be_switched_off(tmp_path):
 
     from commands import run_python
     check = ('import paddle; from model import cpu_backend; from initializer import build_model; '
-             'from config import load_config; cfg = load_config("1001"); '
+             'from utils.config import load_config; cfg = load_config("1001"); '
              'cfg["dataset_args"]["ntu"]["num_frame"] = 8; net = build_model(cfg)[0]; '
              'installed = cpu_backend.install(net); '
              'net.eval(); out = net(paddle.randn([1, 3, 6, 8, 25, 2]))[0]; '
