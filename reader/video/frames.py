@@ -1,0 +1,65 @@
+"""A video's frames, decoded with OpenCV, and the errors of reading videos."""
+from dataclasses import dataclass
+from pathlib import Path
+
+from errors import UserError
+
+INSTALL = 'pip install -r requirements-video.txt'
+DEFAULT_FPS = 30.0   # when the container gives no frame rate
+
+
+class VideoError(UserError):
+    """One video that cannot be used (not a video, undecodable, nobody in it); the others can
+    still be read."""
+
+
+class VideoSetupError(UserError):
+    """Videos cannot be read at all here: OpenCV or MediaPipe missing or unusable."""
+
+
+def import_cv2():
+    try:
+        import cv2
+    except ImportError as e:
+        raise VideoSetupError(f'reading videos needs OpenCV ({e}): {INSTALL}') from None
+    return cv2
+
+
+@dataclass
+class VideoInfo:
+    path: Path
+    fps: float            # frames per second (DEFAULT_FPS when the file gives none)
+    height: int
+    width: int
+    frame_count: int      # as the container says; the frames decoded may differ
+
+
+def open_video(path):
+    """(VideoInfo, iterator of RGB uint8 frames (height, width, 3)); VideoError for a path
+    that is not a file OpenCV can decode."""
+    cv2 = import_cv2()
+    path = Path(path)
+    if not path.is_file():
+        raise VideoError(f'{path}: ' + ('a folder, not a video file' if path.is_dir() else
+                                        'no such file'))
+    capture = cv2.VideoCapture(str(path))
+    ok, first = capture.read() if capture.isOpened() else (False, None)
+    if not ok:
+        capture.release()
+        raise VideoError(f'{path}: OpenCV cannot decode it as a video (not a video, or a '
+                         'codec this OpenCV build lacks)')
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    info = VideoInfo(path, fps if fps and fps > 0 else DEFAULT_FPS, first.shape[0],
+                     first.shape[1], int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+    return info, _frames(cv2, capture, first)
+
+
+def _frames(cv2, capture, first):
+    try:
+        frame = first
+        while frame is not None:
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            ok, frame = capture.read()
+            frame = frame if ok else None
+    finally:
+        capture.release()
