@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / 'tests'))
 
-import runtime  # noqa: E402
+from utils import runtime  # noqa: E402
 
 runtime.tune_process()
 
@@ -47,7 +47,7 @@ def xview_model():
     import paddle
 
     import model
-    from config import load_config
+    from utils.config import load_config
     from dataset.inputs import build_inputs
     from initializer import build_model
     from model import cpu_backend

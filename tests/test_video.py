@@ -138,7 +138,7 @@ def test_drink_water_is_in_the_xview_checkpoints_top5(clip_poses, pretrained_dir
     the published X-view checkpoint in dygraph."""
     import paddle
 
-    from config import load_config
+    from utils.config import load_config
     from dataset.inputs import build_inputs
     from initializer import build_model
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from errors import UserError
+from utils.errors import UserError
 
 INSTALL = 'pip install -r requirements-video.txt'
 DEFAULT_FPS = 30.0   # when the container gives no frame rate
