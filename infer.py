@@ -9,10 +9,15 @@ with paddle2onnx installed, .onnx), then
     python infer.py --model_file xsub.json --benchmark            # speed on a random batch
     python infer.py --model_file xsub.onnx --skeleton more_skeletons/   # ONNX Runtime
     python infer.py --model_file pose.json --pose_file poses.pkl --split xsub_val
+    python infer.py --model_file xview.json --video clip.mp4 videos/ [--stride 30] [--mirrored]
+        [--save-video drawn/]     # needs requirements-video.txt
 
 A `.onnx` model file runs in ONNX Runtime, anything else in Paddle Inference. A pose file is a
 pose-annotation pickle of mmaction2 / pyskl (reader/pose.py), read as -gd reads it: every sample
-in it, or those of one split.
+in it, or those of one split. A video is read with OpenCV and MediaPipe's bundled pose model
+(reader/video) into a pose annotation in the model's layout, cut into windows of the model's
+frame count every --stride frames; each window is printed with its time span and top-k, and
+each video with a summary line.
 
 Everything needed to prepare the input as in training (layout, keypoint_dim, max_frame, inputs,
 num_frame, transform, bones, centre joint) is read from the `<stem>.yml` beside the model file.
@@ -33,6 +38,10 @@ from deploy.model_config import params_path, read_deploy_config
 from deploy.results import report
 from deploy.runtimes import configure_threads, make_runner
 from deploy.sources import given_sources, open_samples
+from deploy.sources.video import open_clips
+from deploy.video_drawing import output_path, save_video
+from deploy.video_results import print_video, video_entry
+from utils.files import save_json
 from utils.runtime import tune_process
 
 
@@ -66,6 +75,16 @@ def build_parser():
     add('--pose_file', default=None, metavar='FILE.pkl',
         help='a pose-annotation pickle (mmaction2 / pyskl format): every sample, or --split')
     add('--split', default=None, help='the split of --pose_file to infer (default: all samples)')
+    add('--video', nargs='+', default=None, metavar='PATH',
+        help='video files or folders of them (pip install -r requirements-video.txt)')
+    add('--stride', type=int, default=30,
+        help='--video: a window of the model\'s frame count every STRIDE frames (default 30)')
+    add_switch('--mirrored', help='--video, 3D models: the videos are mirrored left to right '
+                                  '(Kinect colour streams such as NTU\'s _rgb.avi clips)')
+    add('--top_k', type=int, default=3, help='--video: actions printed per window (default 3)')
+    add('--save-video', '--save_video', dest='save_video', default=None, metavar='OUT',
+        help='--video: write each clip with the skeleton and the window\'s top-1 drawn: OUT '
+             'is the file for one video, else a folder (OUT/<name>.avi)')
     add('--data_file', default=None, help='generated {phase}_data.npy (N, 3, T, V, M)')
     add('--label_file', default=None, help='its {phase}_label.pkl: (paths, labels, lengths)')
     add('--output', default=None, metavar='FILE.json', help='write pred, top-5 and logits here')
@@ -91,11 +110,16 @@ def check_args(args):
         raise InferError(f'--cpu_threads must be at least 1, got {args.cpu_threads}')
     given = given_sources(args)
     if len(given) > 1:
-        raise InferError(f'give one of --skeleton, --pose_file and --data_file, not '
+        raise InferError(f'give one of --skeleton, --pose_file, --data_file and --video, not '
                          f'--{given[0]} and --{given[1]}')
     if not (given or args.benchmark):
-        raise InferError('nothing to infer: give --skeleton PATH..., --pose_file FILE or '
-                         '--data_file FILE (or --benchmark alone to time a random batch)')
+        raise InferError('nothing to infer: give --skeleton PATH..., --pose_file FILE, '
+                         '--data_file FILE or --video PATH... (or --benchmark alone to time a '
+                         'random batch)')
+    if args.save_video and not args.video:
+        raise InferError('--save-video belongs to --video')
+    if args.top_k < 1:
+        raise InferError(f'--top_k must be at least 1, got {args.top_k}')
     if args.split and not args.pose_file:
         raise InferError('--split belongs to --pose_file')
     if args.label_file and not args.data_file:
@@ -115,21 +139,49 @@ def predict(runner, batches):
     return names, (np.concatenate(logits) if logits else None), labels, first
 
 
+def run_videos(args, deploy, runner, clips, failures):
+    """Each video's windows through the model, printed as they are done; then the JSON."""
+    entries = {}
+    for clip in clips:
+        _, logits, _, _ = predict(runner, batched(clip.samples(deploy), deploy,
+                                                  args.batch_size))
+        entry = video_entry(clip, logits, deploy['class_names'])
+        name = clip.name if clip.name not in entries else str(clip.poses.path)
+        print_video(entry, name, args.top_k)
+        entries[name] = entry
+        if args.save_video:
+            print(f'Wrote {save_video(clip, entry, output_path(args.save_video, clip.name))}')
+    if not entries:
+        raise InferError('no video could be processed')
+    warn_failures(failures, len(entries))
+    if args.output:
+        save_json(entries, args.output)
+        print(f'Wrote {args.output}')
+
+
+def warn_failures(failures, done):
+    if failures:
+        warn(f'skipped {len(failures)} of {len(failures) + done} inputs that could not be read '
+             f'(see the error lines above)')
+
+
 def run(args):
     check_args(args)
     deploy = read_deploy_config(args.model_file)
     params_file = params_path(args.model_file, args.params_file, deploy)
     failures = []
-    samples = open_samples(args, deploy, failures)   # data errors surface before paddle loads
+    # data errors surface before paddle loads
+    clips = open_clips(args, deploy, failures) if args.video else None
+    samples = open_samples(args, deploy, failures)
     runner = make_runner(args, params_file, configure_threads(args.cpu_threads))
     first = None
+    if clips is not None:
+        run_videos(args, deploy, runner, clips, failures)
     if samples is not None:
         names, logits, labels, first = predict(runner, batched(samples, deploy, args.batch_size))
         if not names:
             raise InferError('no sample could be processed')
-        if failures:
-            warn(f'skipped {len(failures)} of {len(failures) + len(names)} inputs that could '
-                 f'not be read (see the error lines above)')
+        warn_failures(failures, len(names))
         report(names, logits, labels, deploy['class_names'], args.output)
     if args.benchmark:
         if first is None:

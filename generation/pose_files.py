@@ -19,6 +19,7 @@ from reader.synthetic_pose import write_synthetic_annotations
 from .arrays import (GenerateError, KeptRows, output_folder, remove_old_outputs, skip,
                      split_array, write_skipped)
 from .synthetic import write_synthetic
+from .videos import annotations_from_videos
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ def generate_from_annotations(cfg, progress=True):
     dataset, args = _pose_dataset_settings(cfg)
     settings = pose_settings(args)
     num_joints = Graph(settings['layout']).num_node
+    unusable = {}
+    if args.get('videos'):   # own videos: their poses become the annotation pickle first
+        args, unusable = annotations_from_videos(args, settings, progress)
     phases, unnamed = _phase_samples(_annotation_sources(args), settings)   # errors first
     out_dir = output_folder(args, dataset)
     remove_old_outputs(out_dir)
@@ -39,7 +43,8 @@ def generate_from_annotations(cfg, progress=True):
     for phase, (samples, missing) in phases.items():
         kept, phase_skipped = _write_pose_split(samples, out_dir, phase, settings, num_joints,
                                                 progress)
-        phase_skipped = [skip(name, reason) for name, reason in missing] + phase_skipped
+        phase_skipped = [skip(name, reason) for name, reason in
+                         unusable.get(phase, []) + missing] + phase_skipped
         summary[phase] = {'kept': kept, 'skipped': len(phase_skipped)}
         skipped += phase_skipped
     write_skipped(out_dir, skipped)

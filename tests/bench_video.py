@@ -23,7 +23,6 @@ from utils import runtime  # noqa: E402
 
 runtime.tune_process()
 
-import numpy as np  # noqa: E402
 
 from benchmark_basics import timed  # noqa: E402
 from conftest import SHARED  # noqa: E402

@@ -1,12 +1,11 @@
 """Paddle Inference: the exported program (`<stem>.json` / `.pdmodel` + `.pdiparams`) on the CPU
 with oneDNN, or on GPU 0 (with TensorRT subgraphs on request)."""
 import contextlib
-import ctypes
-import os
 import sys
 
 import numpy as np
 
+from utils.native_output import descriptor_redirected
 from utils.runtime import gpu_available, import_paddle
 from ..messages import InferError, notice, one_line
 
@@ -63,14 +62,8 @@ def native_stdout_to_stderr():
     """Send what Paddle's C++ prints on stdout (oneDNN kernel checks) to stderr, so that stdout
     holds only the results."""
     sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
+    with descriptor_redirected(1, 2):
         yield
-    finally:
-        ctypes.CDLL(None).fflush(None)   # C buffers still hold text meant for the old stdout
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 class Runner:

@@ -5,25 +5,28 @@ prepares it, label the 0-based class or None when unknown. Inputs it cannot read
 as `error:` lines and appended to `failures`; the others go on.
 
 A new kind of input is a new module here and one entry in SOURCES (and its option in
-infer.py)."""
+infer.py). Videos (`video`) are a source of whole clips, each many windows reported together:
+its `open_clips` yields VideoClips, which infer.py runs window by window."""
 import numpy as np
 
 from ..messages import report_error
-from . import arrays, pose_file, skeleton
+from . import arrays, pose_file, skeleton, video
 
 # infer.py option -> the source that reads it
 SOURCES = {'skeleton': skeleton.open_samples, 'pose_file': pose_file.open_samples,
            'data_file': arrays.open_samples}
+# infer.py option -> the source of whole clips that reads it
+CLIP_SOURCES = {'video': video.open_clips}
 
 
 def given_sources(args):
-    """The source options given on the command line, in SOURCES' order."""
-    return [name for name in SOURCES if getattr(args, name, None)]
+    """The source options given on the command line, in SOURCES' then CLIP_SOURCES' order."""
+    return [name for name in (*SOURCES, *CLIP_SOURCES) if getattr(args, name, None)]
 
 
 def open_samples(args, deploy, failures):
     """The samples of the one source given (None when none is: a bare --benchmark)."""
-    given = given_sources(args)
+    given = [name for name in given_sources(args) if name in SOURCES]
     if not given:
         return None
     return finite_samples(SOURCES[given[0]](args, deploy, failures), failures)

@@ -4,6 +4,7 @@ from pathlib import Path
 import reader
 from ..messages import InferError, report_error, warn
 from ..model_config import check_sample_shape
+from .paths import collect_files
 
 
 def open_samples(args, deploy, failures):
@@ -23,24 +24,8 @@ def check_ntu_model(deploy):
 
 def skeleton_files(paths, failures):
     """The given files plus the .skeleton files of the given folders, each once, in order."""
-    files, seen = [], set()
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = sorted(path.glob('*.skeleton'))
-            if not found:
-                warn(f'no .skeleton files in {path}')
-        elif path.exists():
-            found = [path]
-        else:
-            report_error(path, 'no such file or folder')
-            failures.append(str(path))
-            continue
-        for file in found:
-            if file.resolve() not in seen:
-                seen.add(file.resolve())
-                files.append(file)
-    return files
+    return collect_files(paths, failures, lambda path: path.suffix == '.skeleton',
+                         '.skeleton files')
 
 
 def label_from_name(path, num_class):

@@ -1,7 +1,5 @@
 """A video's poses as one pose annotation (reader/pose.py's format, as pyskl and mmaction2 write
 it), so that -gd and infer.py read video poses exactly as they read any annotation."""
-import numpy as np
-
 from .coco import coco_keypoints
 from .kinect import kinect_joints
 

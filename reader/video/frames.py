@@ -1,11 +1,18 @@
 """A video's frames, decoded with OpenCV, and the errors of reading videos."""
+import contextlib
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from utils.errors import UserError
+from utils.native_output import descriptor_redirected
 
 INSTALL = 'pip install -r requirements-video.txt'
 DEFAULT_FPS = 30.0   # when the container gives no frame rate
+# What a folder of videos is searched for (a file named on its own is tried whatever its suffix)
+VIDEO_SUFFIXES = {'.avi', '.mp4', '.mov', '.mkv', '.webm', '.m4v', '.mpg', '.mpeg', '.wmv',
+                  '.flv', '.3gp'}
 
 
 class VideoError(UserError):
@@ -63,3 +70,20 @@ def _frames(cv2, capture, first):
             frame = frame if ok else None
     finally:
         capture.release()
+
+
+@contextlib.contextmanager
+def native_stderr_muted():
+    """Silence what native libraries print on stderr meanwhile (FFmpeg's complaints about a file
+    OpenCV then reports as undecodable, MediaPipe's and TFLite's start-up logs), while Python's
+    sys.stderr still reaches the terminal: problems surface as exceptions and one-line errors."""
+    sys.stderr.flush()
+    python_stderr = sys.stderr
+    with open(os.devnull, 'w') as devnull, descriptor_redirected(2, devnull.fileno()) as saved:
+        sys.stderr = open(os.dup(saved), 'w', buffering=1, encoding=python_stderr.encoding,
+                          errors='backslashreplace')
+        try:
+            yield
+        finally:
+            sys.stderr.close()
+            sys.stderr = python_stderr

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .frames import INSTALL, VideoError, VideoSetupError, open_video
+from .frames import INSTALL, VideoError, VideoSetupError, native_stderr_muted, open_video
 
 NUM_LANDMARKS = 33
 DETECTOR = 'modules/pose_detection/pose_detection.tflite'
@@ -57,27 +57,34 @@ def video_poses(path, progress=None):
     """The VideoPoses of a video file; VideoError when it cannot be decoded or shows nobody,
     VideoSetupError when MediaPipe is missing. `progress(frames_done)` is called per frame."""
     mp, vision = import_mediapipe()
-    info, frames = open_video(path)
-    landmarker = vision.PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions(
-        base_options=mp.tasks.BaseOptions(model_asset_buffer=model_bundle()),
-        running_mode=vision.RunningMode.VIDEO, num_poses=1))
-    world, image, visibility, found = [], [], [], []
-    with landmarker:
-        for index, frame in enumerate(frames):
-            result = landmarker.detect_for_video(
-                mp.Image(image_format=mp.ImageFormat.SRGB, data=frame),
-                int(round(index * 1000 / info.fps)))
-            person = _first_person(result, info.width, info.height)
-            for values, collected in zip(person, (world, image, visibility)):
-                collected.append(values)
-            found.append(bool(result.pose_world_landmarks))
-            if progress:
-                progress(index + 1)
+    with native_stderr_muted():
+        info, frames = open_video(path)
+        landmarker = vision.PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions(
+            base_options=mp.tasks.BaseOptions(model_asset_buffer=model_bundle()),
+            running_mode=vision.RunningMode.VIDEO, num_poses=1))
+        with landmarker:
+            world, image, visibility, found = _track(mp, landmarker, info, frames, progress)
     if not any(found):
         raise VideoError(f'{path}: no person found in any of its {len(found)} frames')
     return VideoPoses(Path(path), info.fps, (info.height, info.width),
                       np.stack(world), np.stack(image), np.stack(visibility),
                       np.array(found))
+
+
+def _track(mp, landmarker, info, frames, progress):
+    """Per frame: world landmarks, pixel landmarks, visibility and whether a person was found."""
+    world, image, visibility, found = [], [], [], []
+    for index, frame in enumerate(frames):
+        result = landmarker.detect_for_video(
+            mp.Image(image_format=mp.ImageFormat.SRGB, data=frame),
+            int(round(index * 1000 / info.fps)))
+        person = _first_person(result, info.width, info.height)
+        for values, collected in zip(person, (world, image, visibility)):
+            collected.append(values)
+        found.append(bool(result.pose_world_landmarks))
+        if progress:
+            progress(index + 1)
+    return world, image, visibility, found
 
 
 def _first_person(result, width, height):
