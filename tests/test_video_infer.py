@@ -147,20 +147,29 @@ def test_windows_every_stride_frames_give_the_dygraph_logits(clips, small_model,
     assert entry['summary']['pred'] == int(mean_probs.argmax())
 
 
-def test_without_mediapipe_video_is_one_line(clips, small_model, tmp_path):
+def without_mediapipe(tmp_path, *args):
+    """python ARGS... with a mediapipe package on the path that cannot be imported."""
     hidden = tmp_path / 'hide'
-    (hidden / 'mediapipe').mkdir(parents=True)
+    (hidden / 'mediapipe').mkdir(parents=True, exist_ok=True)
     (hidden / 'mediapipe' / '__init__.py').write_text(
         "raise ImportError('No module named mediapipe (hidden by the test)')\n")
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(hidden), str(REPO_DIR)])}
-    result = subprocess.run([sys.executable, 'infer.py', '--model_file', small_model[0],
-                             '--video', clips[DRINK_CLIP]], cwd=REPO_DIR, env=env,
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 1 and 'Traceback' not in result.stderr
-    errors = error_lines(result)
-    assert len(errors) == 1 and 'pip install -r requirements-video.txt' in errors[0], \
-        result.stderr
+    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO_DIR, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+
+
+def test_without_mediapipe_video_and_gd_are_one_line(clips, small_model, tmp_path):
+    videos = tmp_path / 'videos' / 'drink'
+    videos.mkdir(parents=True)
+    (videos / 'a.avi').symlink_to(clips[DRINK_CLIP])
+    for result in [without_mediapipe(tmp_path, 'infer.py', '--model_file', small_model[0],
+                                     '--video', clips[DRINK_CLIP]),
+                   without_mediapipe(tmp_path, 'main.py', '-gd',
+                                     *gd_args(videos.parent, tmp_path / 'npy'))]:
+        assert result.returncode == 1 and 'Traceback' not in result.stderr, result.stderr
+        errors = [line for line in result.stderr.splitlines() if 'error' in line.lower()]
+        assert len(errors) == 1 and 'pip install -r requirements-video.txt' in errors[0], \
+            result.stderr
 
 
 def gd_args(videos, root):
@@ -198,14 +207,18 @@ def test_class_folders_of_videos_to_a_trained_2d_model_and_back(clips, tmp_path)
         (videos / label).mkdir(parents=True)
         for copy in ('a', 'b'):
             (videos / label / f'{copy}.avi').symlink_to(clips[clip])
+    (videos / 'hug' / 'broken.mp4').write_text('not a video\n')
     root = tmp_path / 'npy'
     cached = interrupt_once_cached(['-gd', *gd_args(videos, root)], root / 'video_poses')
     assert 1 <= cached < 4, f'{cached} videos cached when the run was stopped'
     result = run_main('-gd', *gd_args(videos, root))
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
-    assert f'video poses: {cached} of 4 cached, extracting {4 - cached}' in log
-    assert 'train kept 4, skipped 0; eval kept 4, skipped 0' in log
+    # the broken file is tried again on every run: it has no cache file
+    assert f'video poses: {cached} of 5 cached, extracting {5 - cached}' in log
+    assert 'train kept 4, skipped 1; eval kept 4, skipped 1' in log
+    skipped = next(root.glob('original/*/skipped.txt')).read_text()
+    assert 'hug/broken' in skipped and 'cannot decode' in skipped
     work = tmp_path / 'work'
     result = run_main('-w', work, *gd_args(videos, root),
                       '--set', 'scheduler_args.cosine.max_epoch=1',
