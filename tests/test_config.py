@@ -123,3 +123,28 @@ def test_pose_dataset_entries_are_checked_and_class_names_read_from_a_file(tmp_p
         bad['dataset_args']['pose'][key] = value
         with pytest.raises(ConfigError, match=message):
             dataset_info(bad['dataset'], bad['dataset_args'])
+
+
+SNAPSHOT = REPO_DIR / 'tests' / 'fixtures' / 'config_snapshot.json'
+
+
+def _entries(value, path=''):
+    """(dotted path, type, value) of every leaf in order, so that 1, 1.0 and True differ, key
+    order counts, and a failure names the entry."""
+    if isinstance(value, dict):
+        return [(path, 'dict', len(value))] + [entry for key, item in value.items()
+                                               for entry in _entries(item, f'{path}.{key}')]
+    if isinstance(value, list):
+        return [(path, 'list', len(value))] + [entry for i, item in enumerate(value)
+                                               for entry in _entries(item, f'{path}[{i}]')]
+    return [(path, type(value).__name__, value)]
+
+
+def test_numbered_configs_resolve_to_the_snapshot():
+    """Each numbered config resolves to exactly the entries, types and order it had as a full
+    copy (tests/fixtures/make_config_snapshot.py wrote them before the configs were shortened)."""
+    import json
+    snapshot = json.loads(SNAPSHOT.read_text())
+    assert len(snapshot) == 34
+    for name, entries in snapshot.items():
+        assert _entries(load_config(name)) == _entries(entries), f'config {name}'
