@@ -1,5 +1,6 @@
 
 import pytest
+import yaml
 
 from commands import run_main
 from utils.config import REPO_DIR, apply_overrides, load_config
@@ -41,8 +42,16 @@ def test_flags_override_config():
 
 
 @pytest.mark.parametrize('assignment,message', [
-    ('nope=1', "unknown config key 'nope'"),
-    ('model_args.depth=3', "unknown config key 'model_args.depth'"),
+    ('nope=1', 'unknown key nope in --set; the top level takes gpus, seed,'),
+    ('model_args.depth=3', 'unknown key model_args.depth in --set; model_args takes stem_'),
+    ('optimizer_args.Momentum.nestrov=True',
+     r'^unknown key optimizer_args.Momentum.nestrov in --set; did you mean nesterov\?$'),
+    ('scheduler_args.cosine.min_lr=0.001',
+     '^unknown key scheduler_args.cosine.min_lr in --set; scheduler_args.cosine takes '
+     'max_epoch, warm_up$'),
+    ('seed.low=1', 'unknown key seed.low in --set; seed is not a section'),
+    ('model_args={layer_type: Sep, layers: 3}',
+     'unknown key model_args.layers in --set; did you mean layer_type'),
     ('seed=abc', "'seed' takes a int"),
     ('debug=1', "'debug' takes a bool"),
     ('seed', 'must look like key.sub=value'),
@@ -55,7 +64,7 @@ def test_bad_overrides_are_clear_errors(assignment, message):
 
 @pytest.mark.parametrize('argv,message', [
     (['-c', '9999'], "no config with ID '9999'"),
-    (['-c', '2001', '--set', 'model_args.nope=1'], "unknown config key 'model_args.nope'"),
+    (['-c', '2001', '--set', 'model_args.nope=1'], 'unknown key model_args.nope in --set'),
     (['-c', '2001', '--set', 'dataset_args.ntu.num_frame=[1]'], 'takes a int'),
     (['-c', 'missing.yaml'], 'missing.yaml does not exist'),
 ])
@@ -66,11 +75,38 @@ def test_config_errors_exit_nonzero_with_one_line(argv, message):
     assert len(lines) == 1 and message in lines[0] and 'Traceback' not in result.stderr
 
 
-def test_unknown_top_level_key_in_a_yaml_file(tmp_path):
-    path = tmp_path / 'bad.yaml'
-    path.write_text((REPO_DIR / 'configs' / '2001.yaml').read_text() + '\nlearning_rate: 1\n')
-    with pytest.raises(ConfigError, match="unknown key 'learning_rate'"):
-        load_config(str(path))
+COPIED_2001 = (REPO_DIR / 'tests' / 'fixtures' / 'config_snapshot.json')
+
+
+@pytest.mark.parametrize('entries,message', [
+    ({'optimizer_args': {'Momentum': {'nestrov': True}}},
+     'unknown key optimizer_args.Momentum.nestrov in config {path}; did you mean nesterov?'),
+    ({'scheduler_args': {'cosine': {'min_lr': 0.001}}},
+     'unknown key scheduler_args.cosine.min_lr in config {path}; scheduler_args.cosine takes '
+     'max_epoch, warm_up'),
+    ({'learning_rate': 1},
+     'unknown key learning_rate in config {path}; the top level takes gpus, seed, debug,'),
+    ({'dataset_args': {'ntu': {'synthetic': {'sample_per_action': 3}}}},
+     'unknown key dataset_args.ntu.synthetic.sample_per_action in config {path}; '
+     'did you mean samples_per_action?'),
+    ({'model_args': 3}, 'model_args in config {path} must be a section of keys (stem_channel,'),
+])
+@pytest.mark.parametrize('written', ['a full copy', 'over a base'])
+def test_an_unknown_key_at_any_depth_is_one_line(tmp_path, entries, message, written):
+    """The issue's two typos, in a copied config and in one written over 2001, are one line
+    naming the key's full path and the nearest known key (or the keys there)."""
+    import json
+    from utils.config import merge
+    path = tmp_path / 'my.yaml'
+    if written == 'a full copy':
+        cfg = merge(json.loads(COPIED_2001.read_text())['2001'], entries)
+    else:
+        cfg = {'_base_': 2001, **entries}
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    result = run_main('-c', str(path), '-pf')
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith('error: ' + message.format(path=path)), result.stderr
 
 
 POSE_CONFIGS = {   # config -> (split prefix, layout, keypoint_dim, classes, transform)
@@ -148,3 +184,92 @@ def test_numbered_configs_resolve_to_the_snapshot():
     assert len(snapshot) == 34
     for name, entries in snapshot.items():
         assert _entries(load_config(name)) == _entries(entries), f'config {name}'
+
+
+def test_a_config_over_a_base_overrides_only_what_differs(tmp_path):
+    """Sections merge key by key; lists and values replace; a base is an ID or a path relative
+    to the config naming it; several bases merge in order, the config last."""
+    (tmp_path / 'bases').mkdir()
+    (tmp_path / 'bases' / 'short.yaml').write_text(
+        'scheduler_args: {cosine: {max_epoch: 5, warm_up: 1}}\nmodel_args: {kernel_size: [3,2]}\n')
+    path = tmp_path / 'mine.yaml'
+    path.write_text('_base_: [2013, bases/short.yaml]\n'
+                    'optimizer_args: {Momentum: {lr: 0.05}}\nmodel_args: {kernel_size: [7,2]}\n')
+    cfg, reference = load_config(str(path)), load_config('2013')
+    assert cfg['config'] == 'mine'
+    assert cfg['optimizer_args']['Momentum'] == {**reference['optimizer_args']['Momentum'],
+                                                 'lr': 0.05}
+    assert cfg['scheduler_args']['cosine'] == {'max_epoch': 5, 'warm_up': 1}
+    assert cfg['model_args'] == {**reference['model_args'], 'kernel_size': [7, 2]}
+    assert cfg['scheduler_args']['step'] == reference['scheduler_args']['step']
+    assert list(cfg) == list(reference)   # the schema's order, whatever built it
+    assert cfg['dataset_args'] == reference['dataset_args'] and cfg['gpus'] == [0]
+
+
+@pytest.mark.parametrize('files,message', [
+    ({'a.yaml': '_base_: b.yaml\nseed: 2\n', 'b.yaml': '_base_: c.yaml\n',
+      'c.yaml': '_base_: a.yaml\n'},
+     'config {dir}/a.yaml has a cycle of bases: a.yaml -> b.yaml -> c.yaml -> a.yaml'),
+    ({'a.yaml': '_base_: a.yaml\n'}, 'config {dir}/a.yaml has a cycle of bases: a.yaml -> a.yaml'),
+    ({'a.yaml': '_base_: [2001, bases/missing.yaml]\n'},
+     'config {dir}/a.yaml: its _base_ bases/missing.yaml does not exist (no file '
+     '{dir}/bases/missing.yaml)'),
+    ({'a.yaml': '_base_: 2999\n'}, 'config {dir}/a.yaml: its _base_ 2999 does not exist (no file '),
+    ({'a.yaml': '_base_: b.yaml\n', 'b.yaml': 'model_args: {nope: 1}\n'},
+     'unknown key model_args.nope in config {dir}/b.yaml; model_args takes stem_channel'),
+])
+def test_a_cycle_or_a_missing_base_is_one_line(tmp_path, files, message):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    result = run_main('-c', str(tmp_path / 'a.yaml'), '-pf')
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith('error: ' + message.format(dir=tmp_path)), result.stderr
+
+
+def test_a_run_folders_config_yaml_loads_as_the_config_it_ran(tmp_path):
+    """A saved config.yaml (resolved, with its `run:` record) given to -c: the record is
+    dropped, the entries are the run's."""
+    saved = {**load_config('1001'), 'run': {'command': 'main.py -c 1001', 'seed': 1}}
+    path = tmp_path / 'config.yaml'
+    path.write_text(yaml.safe_dump(saved, sort_keys=False))
+    cfg = resolve(['-c', str(path)])
+    assert 'run' not in cfg and cfg['config'] == 'config'
+    assert {**cfg, 'config': '1001'} == load_config('1001')
+
+
+def test_the_schema_is_what_the_code_reads():
+    """The scheduler and synthetic-data sections are their readers' arguments; every model_args
+    entry is needed to build a model of some layer type."""
+    import inspect
+
+    import scheduler
+    from utils.config_schema import SCHEMA
+    from reader.synthetic import write_synthetic_dataset
+    from reader.synthetic_pose import write_synthetic_annotations
+
+    def arguments(function, skip):
+        return [p for p in inspect.signature(function).parameters if p not in skip]
+
+    for name, schedule in scheduler.SCHEDULES.items():
+        assert list(SCHEMA['scheduler_args'][name]) == arguments(
+            schedule, ('iters_per_epoch', 'kwargs'))
+    assert set(SCHEMA['scheduler_args']) == set(scheduler.SCHEDULES)
+    args = SCHEMA['dataset_args']
+    assert list(args['ntu']['synthetic']) == arguments(write_synthetic_dataset, ('folder',))
+    assert list(args['pose']['synthetic']) == arguments(write_synthetic_annotations, ('path',))
+
+    from initializer import build_model
+    for layer_type in ('SG', 'Sep'):
+        cfg = load_config('2001' if layer_type == 'SG' else '2013')
+        needed = set()
+        for key in SCHEMA['model_args']:
+            trial = {**cfg, 'model_args': {k: v for k, v in cfg['model_args'].items() if k != key}}
+            try:
+                build_model(trial)
+            except ConfigError:
+                needed.add(key)
+        if layer_type == 'SG':
+            assert needed == set(SCHEMA['model_args']) - {'expand_ratio'}
+        else:
+            assert 'expand_ratio' in needed

@@ -1,21 +1,19 @@
-"""Configs: `-c 2001` or a YAML path, loaded, checked against the known keys, and `--set`
-overrides that keep each entry's type."""
+"""Configs: `-c 2001` or a YAML path, loaded over the bases it names (`_base_`), every key at
+every depth checked against the known entries (utils/config_schema.py), and `--set` overrides that
+keep each entry's type."""
+import difflib
 from pathlib import Path
 
 import yaml
 
+from utils.config_schema import SCHEMA
 from utils.errors import ConfigError
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_DIR / 'configs'
-
-# The keys a config file may hold (`config` is the name it was loaded under).
-_TOP_LEVEL_KEYS = {
-    'gpus', 'seed', 'debug', 'pretrained_path', 'work_dir', 'no_progress_bar',
-    'visualization_class', 'visualization_sample', 'visualization_frames',
-    'dataset', 'dataset_args', 'model_type', 'model_args', 'optimizer', 'optimizer_args',
-    'lr_scheduler', 'scheduler_args', 'amp_level', 'config',
-}
+BASE_KEY = '_base_'   # a config's base(s): config IDs or YAML paths (relative to the config)
+RUN_KEY = 'run'       # a run folder's record of how it ran (see runs.py); not a setting
+RECORD_KEYS = ('config', RUN_KEY)   # what a saved config.yaml adds to the settings
 
 
 def config_path(config):
@@ -33,7 +31,33 @@ def config_path(config):
 
 
 def load_config(config):
+    """The config's entries, merged over its bases, checked, in the schema's order, with
+    `config` (the name it runs under: the file's name) last."""
     path = config_path(config)
+    cfg = _resolve(path, chain=())
+    cfg.pop(RUN_KEY, None)
+    cfg.pop('config', None)
+    cfg = ordered(cfg)
+    cfg['config'] = path.stem
+    return cfg
+
+
+def _resolve(path, chain):
+    """The file's entries merged over those of its bases (each resolved the same way, in the
+    order named); `chain` holds the files that include this one, to catch a cycle."""
+    path = Path(path).resolve()
+    if path in chain:
+        cycle = ' -> '.join(p.name for p in (*chain[chain.index(path):], path))
+        raise ConfigError(f'config {chain[0]} has a cycle of bases: {cycle}')
+    cfg = _read(path)
+    check_keys(cfg, f'config {path}')
+    merged = {}
+    for base in _base_names(cfg.pop(BASE_KEY, None), path):
+        merged = merge(merged, _resolve(_base_path(base, path), (*chain, path)))
+    return merge(merged, cfg)
+
+
+def _read(path):
     try:
         with open(path) as f:
             cfg = yaml.safe_load(f)
@@ -41,11 +65,83 @@ def load_config(config):
         raise ConfigError(f'config {path} is not valid YAML: {str(e).splitlines()[0]}') from None
     if not isinstance(cfg, dict):
         raise ConfigError(f'config {path} must be a mapping of keys to values')
-    unknown = sorted(set(cfg) - _TOP_LEVEL_KEYS)
-    if unknown:
-        raise ConfigError(f'unknown key {unknown[0]!r} in config {path}')
-    cfg['config'] = path.stem
     return cfg
+
+
+def _base_names(value, path):
+    names = value if isinstance(value, list) else [] if value is None else [value]
+    for name in names:
+        if not isinstance(name, (str, int)) or isinstance(name, bool):
+            raise ConfigError(f'config {path}: {BASE_KEY} takes config IDs or YAML paths, '
+                              f'got {name!r}')
+    return names
+
+
+def _base_path(base, including):
+    """`2001` -> configs/2001.yaml; a path -> relative to the including config's folder."""
+    text = str(base)
+    if Path(text).suffix in ('.yaml', '.yml'):
+        path = including.parent / text
+    else:
+        path = CONFIG_DIR / f'{text}.yaml'
+    if not path.is_file():
+        raise ConfigError(f'config {including}: its {BASE_KEY} {text} does not exist '
+                          f'(no file {path})')
+    return path
+
+
+def merge(base, override):
+    """base's entries with override's on top; sections (mappings) merge key by key, any other
+    value (a list too) replaces the base's."""
+    result = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            value = merge(result[key], value)
+        result[key] = value
+    return result
+
+
+def ordered(cfg, schema=SCHEMA):
+    """The entries in the schema's order at every depth (a saved config.yaml reads the same
+    whichever bases built it)."""
+    return {key: ordered(cfg[key], schema[key]) if isinstance(cfg[key], dict) and schema[key]
+            else cfg[key] for key in schema if key in cfg}
+
+
+def check_keys(cfg, source, schema=SCHEMA, where=()):
+    """Every key of cfg at every depth must be in the schema (`where`: the keys leading to
+    cfg); the first that is not is a ConfigError naming its full path and the nearest known
+    key. `source` says where cfg comes from (a file, --set)."""
+    for key, value in cfg.items():
+        if not where and key == BASE_KEY:
+            continue
+        path = (*where, key)
+        section = _schema_entry(schema, path, source)
+        if section is None or value is None or path == (RUN_KEY,):
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(f'{_dotted(path)} in {source} must be a section of keys '
+                              f'({", ".join(section)}), not {value!r}')
+        check_keys(value, source, section, path)
+
+
+def _schema_entry(schema, path, source):
+    """The schema's entry for path[-1], where `schema` is that of the section path[:-1]."""
+    *where, key = path
+    if schema is None:
+        raise ConfigError(f'unknown key {_dotted(path)} in {source}; {_dotted(where)} is not a '
+                          f'section')
+    if key not in schema:
+        close = difflib.get_close_matches(str(key), list(map(str, schema)), n=1, cutoff=0.6)
+        known = [str(k) for k in schema if where or k not in RECORD_KEYS]
+        hint = (f'did you mean {close[0]}?' if close else
+                f'{_dotted(where) or "the top level"} takes {", ".join(known)}')
+        raise ConfigError(f'unknown key {_dotted(path)} in {source}; {hint}')
+    return schema[key]
+
+
+def _dotted(path):
+    return '.'.join(map(str, path))
 
 
 def _same_kind(old, new):
@@ -60,16 +156,23 @@ def _same_kind(old, new):
 
 
 def set_value(cfg, dotted_key, value):
-    """Set `a.b.c` in the nested config; the key must exist and keep its type."""
+    """Set `a.b.c` in the nested config: a known key (sections it needs are made), keeping the
+    type of the value it replaces."""
     keys = dotted_key.split('.')
+    schema = SCHEMA
+    for depth in range(len(keys)):
+        schema = _schema_entry(schema, keys[:depth + 1], '--set')
+    if isinstance(value, dict) and schema:
+        check_keys(value, '--set', schema, tuple(keys))
     node = cfg
-    for depth, key in enumerate(keys):
-        if not isinstance(node, dict) or key not in node:
-            where = '.'.join(keys[:depth]) or 'the top level'
-            raise ConfigError(f'unknown config key {dotted_key!r} (no {key!r} under {where})')
-        if depth < len(keys) - 1:
-            node = node[key]
-    old = node[keys[-1]]
+    for depth, key in enumerate(keys[:-1]):
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+        if not isinstance(node, dict):
+            raise ConfigError(f'--set {dotted_key}: {_dotted(keys[:depth + 1])} is {node!r} '
+                              f'in the config, not a section')
+    old = node.get(keys[-1])
     if not _same_kind(old, value):
         raise ConfigError(f'config key {dotted_key!r} takes a {type(old).__name__}, '
                           f'got {value!r} ({type(value).__name__})')
