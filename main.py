@@ -12,6 +12,7 @@ import time
 from utils.config import apply_overrides, load_config, set_value
 from utils.errors import UserError
 from utils.logs import setup_logging
+from utils.runs import checkpoint_path, command_line
 from utils.runtime import environment_for_children, import_paddle, tune_process
 
 
@@ -28,7 +29,9 @@ def build_parser():
     add('-dh', '--delay_hours', type=float, default=0, help='wait this many hours before starting')
     # Modes
     add('-db', '--debug', action='store_true', help='only the first 300 samples of each split')
-    add('-r', '--resume', action='store_true', help='resume from <work_dir>/checkpoint.pdparams')
+    add('-r', '--resume', nargs='?', const=True, default=False, metavar='CHECKPOINT',
+        help="resume the config's last run from <work_dir>/<config>_<model>_<dataset>/"
+             'checkpoint.pdparams, or from the checkpoint given')
     add('-e', '--evaluate', action='store_true', help='evaluate the checkpoint given by -pp')
     add('-ex', '--extract', action='store_true', help='export the checkpoint given by -pp for inference')
     add('-v', '--visualize', action='store_true', help='draw confusion matrix, accuracy and CAM pictures')
@@ -188,7 +191,9 @@ def run(args, cfg, argv=()):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(map(str, argv))
     args = build_parser().parse_args(argv)
+    args.command = command_line(argv)   # recorded in the run folder
     setup_logging(rank=launcher_rank())
+    cfg = None
     try:
         cfg = resolve_config(args)
         if args.delay_hours > 0 and not os.environ.get(LAUNCHED_BY_MAIN):
@@ -198,8 +203,9 @@ def main(argv=None):
         print(f'error: {e}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print('interrupted; training keeps its last completed epoch in '
-              '<work_dir>/checkpoint.pdparams (continue with -r)', file=sys.stderr)
+        kept = (f'; training keeps its last completed epoch in {checkpoint_path(cfg)} (continue '
+                f'with -r)') if cfg else ''
+        print(f'interrupted{kept}', file=sys.stderr)
         return 130
     return 0
 

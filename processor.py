@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import paddle
 import paddle.nn.functional as F
-import yaml
 from tqdm import tqdm
 
 import initializer
@@ -19,10 +18,10 @@ from utils.files import atomic_save, save_json, save_pickle
 from utils.logs import setup_logging
 from model.checkpoint import (load_checkpoint, load_model_state, load_run_checkpoint,
                               model_state_of, record_of)
+from utils import runs
 from utils.runtime import gpu_available
 
 logger = logging.getLogger(__name__)
-CHECKPOINT_NAME = 'checkpoint.pdparams'
 
 
 def select_device(gpus, distributed=False):
@@ -71,31 +70,48 @@ class Processor:
         self.device = select_device(cfg['gpus'], distributed=self.world_size > 1)
         if self.world_size > 1:
             paddle.distributed.init_parallel_env()
+        self.devices = self._all_devices()
         seed_everything(cfg['seed'])
         self.net, self.graph, self.data_shape, self.num_class = initializer.build_model(cfg)
         self.use_cpu_backend(self.net)
         self.work_dir = Path(cfg['work_dir'])
         self.run_dir = None
         self.writer = None
+        self.scaler = None
 
     # ---------------------------------------------------------------- set-up helpers
     @property
     def is_main(self):
         return self.rank == 0
 
-    def open_run_dir(self, run_dir=None):
-        """Run folder <work_dir>/<config>_<model>_<dataset>/<timestamp>/ with log.txt and config."""
+    def _all_devices(self):
+        """Every process's device, in rank order (each process calls this)."""
+        if self.world_size == 1:
+            return [self.device]
+        devices = []
+        paddle.distributed.all_gather_object(devices, self.device)
+        return devices
+
+    def amp_level(self):
+        """The AMP level training runs at ('off': float32)."""
+        return self.cfg.get('amp_level', 'O1') if self.scaler is not None else 'off'
+
+    def open_run_dir(self, run_dir=None, resumed_after=None):
+        """Run folder <work_dir>/<config>_<model>_<dataset>/<timestamp>/ with log.txt, whose
+        first lines say what produced the run, and config.yaml: the resolved config and that
+        record (`run:`; a resumed run adds its own under run.resumed)."""
         if run_dir is None:
-            name = f'{self.cfg["config"]}_{self.cfg["model_type"]}_{self.cfg["dataset"]}'
-            run_dir = self.work_dir / name / time.strftime('%Y-%m-%d_%H-%M-%S')
+            run_dir = runs.config_dir(self.cfg) / time.strftime('%Y-%m-%d_%H-%M-%S')
         self.run_dir = Path(run_dir)
         if self.is_main:
+            record = runs.run_record(getattr(self.args, 'command', None), self.devices, self.world_size,
+                                     self.amp_level(), self.cfg['seed'])
             self.run_dir.mkdir(parents=True, exist_ok=True)
             setup_logging(self.run_dir / 'log.txt', rank=self.rank)
-            with open(self.run_dir / 'config.yaml', 'w') as f:
-                yaml.safe_dump(self.cfg, f, sort_keys=False)
-        logger.info('Run folder: %s (device %s, %d process(es))', self.run_dir, self.device,
-                    self.world_size)
+            for line in runs.record_lines(record):
+                logger.info('%s', line)
+            runs.write_config(self.run_dir, self.cfg, record, resumed_after)
+        logger.info('Run folder: %s', self.run_dir)
 
     def use_cpu_backend(self, net):
         """On the CPU the model computes with the CPU backend's forms (the same values)."""
@@ -140,6 +156,7 @@ class Processor:
 
     # ---------------------------------------------------------------- training
     def train(self):
+        resume = self._checkpoint_to_resume() if self.args.resume else None
         feeders = initializer.build_feeders(self.cfg, self.graph, ['train', 'eval'])
         self.train_loader = initializer.build_loader(self.cfg, feeders['train'], 'train',
                                                      self.rank, self.world_size)
@@ -149,8 +166,8 @@ class Processor:
         self.optimizer = initializer.build_optimizer(self.cfg, self.net, self.lr)
         self.scaler = self._amp_scaler()
         start_epoch, self.best_state = 0, {'acc_top1': 0.0, 'acc_top5': 0.0, 'epoch': 0}
-        if self.args.resume:
-            start_epoch = self._resume()
+        if resume:
+            start_epoch = self._resume(*resume)
         else:
             self.open_run_dir()
             if self.cfg['pretrained_path']:
@@ -275,25 +292,40 @@ class Processor:
         logger.info('Best top-1 accuracy: %.2f%% (epoch %d)', 100 * self.best_state['acc_top1'],
                     self.best_state['epoch'])
 
+    def _owner(self):
+        return runs.owner(self.cfg, self.num_class, self.data_shape)
+
     def _save_checkpoint(self, epoch):
+        """The config's resumable checkpoint (its own, in its folder under the work dir), with
+        the record of whose it is."""
         if not self.is_main:
             return
         checkpoint = {
             'model': self.net.state_dict(), 'opt': self.optimizer.state_dict(),
             'scheduler': self.lr.state_dict(), 'epoch': epoch, 'best_state': self.best_state,
-            'rng': rng_states(), 'run_dir': str(self.run_dir),
+            'rng': rng_states(), 'run_dir': str(self.run_dir), 'owner': self._owner(),
         }
         if self.scaler is not None:
             checkpoint['scaler'] = self.scaler.state_dict()
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        atomic_save(checkpoint, self.work_dir / CHECKPOINT_NAME, paddle.save)
+        path = runs.checkpoint_path(self.cfg)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_save(checkpoint, path, paddle.save)
 
-    def _resume(self):
-        path = self.work_dir / CHECKPOINT_NAME
+    def _checkpoint_to_resume(self):
+        """(path, checkpoint) for -r, checked to be this config's and model's (before any data
+        is read or any file written)."""
+        given = self.args.resume if isinstance(self.args.resume, str) else None
+        path = runs.checkpoint_to_resume(self.cfg, given)
         checkpoint = load_run_checkpoint(path)
+        note = runs.check_owner(checkpoint, path, self.cfg, self._owner())
         missing = [k for k in ('model', 'opt', 'scheduler', 'epoch', 'rng') if k not in checkpoint]
         if missing:
             raise UserError(f'checkpoint {path} cannot be resumed: it has no {missing[0]!r} entry')
+        if note:
+            logger.info('%s', note)
+        return path, checkpoint
+
+    def _resume(self, path, checkpoint):
         load_model_state(self.net, checkpoint['model'], path)
         self.optimizer.set_state_dict(checkpoint['opt'])
         self.lr.set_state_dict(checkpoint['scheduler'])
@@ -302,7 +334,8 @@ class Processor:
         self.best_state = checkpoint.get('best_state', self.best_state)
         restore_rng_states(checkpoint['rng'])
         run_dir = checkpoint.get('run_dir')
-        self.open_run_dir(run_dir if run_dir and Path(run_dir).is_dir() else None)
+        self.open_run_dir(run_dir if run_dir and Path(run_dir).is_dir() else None,
+                          resumed_after=checkpoint['epoch'])
         logger.info('Resumed from %s after epoch %d', path, checkpoint['epoch'])
         return checkpoint['epoch']
 

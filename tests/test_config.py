@@ -273,3 +273,21 @@ def test_the_schema_is_what_the_code_reads():
             assert needed == set(SCHEMA['model_args']) - {'expand_ratio'}
         else:
             assert 'expand_ratio' in needed
+
+
+def test_the_readmes_config_over_a_base(tmp_path):
+    """README, Configs: the example written over 2001 loads as it says."""
+    import textwrap
+    section = (REPO_DIR / 'README.md').read_text().split('### Writing a config')[1]
+    example = textwrap.dedent(section.split('PaddleDetection. Your own, e.g. `my.yaml`:\n\n')[1]
+                              .split('\n\n')[0])
+    (tmp_path / 'my.yaml').write_text(example)
+    cfg, reference = load_config(str(tmp_path / 'my.yaml')), load_config('2001')
+    assert cfg['model_type'] == 'EfficientGCN-B2' and cfg['config'] == 'my'
+    assert cfg['optimizer_args']['Momentum'] == {**reference['optimizer_args']['Momentum'],
+                                                 'lr': 0.05}
+    assert cfg['scheduler_args']['cosine'] == {'max_epoch': 90, 'warm_up': 10}
+    assert {k: v for k, v in cfg.items() if k not in ('model_type', 'optimizer_args',
+                                                      'scheduler_args', 'config')} == \
+        {k: v for k, v in reference.items() if k not in ('model_type', 'optimizer_args',
+                                                         'scheduler_args', 'config')}

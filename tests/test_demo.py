@@ -21,7 +21,7 @@ def test_demo_reaches_80_percent(tmp_path):
     assert 'Finished training. Best top-1' in result.stdout
     best_top1 = float(result.stdout.split('Finished training. Best top-1 ')[1].split('%')[0])
     assert best_top1 >= 80.0, result.stdout[-3000:]
-    assert (run_dir / 'best.pdparams').is_file() and (work_dir / 'checkpoint.pdparams').is_file()
+    assert (run_dir / 'best.pdparams').is_file() and (run_dir.parent / 'checkpoint.pdparams').is_file()
 
 
 def test_pose_demo_reaches_80_percent(tmp_path):

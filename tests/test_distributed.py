@@ -4,8 +4,12 @@ import json
 
 import numpy as np
 import paddle
+import yaml
 
 from commands import kill_once_written, run_python
+
+
+DEMO_FOLDER = '1001_EfficientGCN-B0_ntu-xsub'   # the demo's runs and resumable checkpoint
 
 
 def launch_arguments(tmp_path, work_dir, log_dir, epochs, *extra):
@@ -32,7 +36,9 @@ def test_two_process_training_on_cpu(tmp_path):
     assert 'Top-1 accuracy: ' in rank0 and '/120(' in rank0
     results = json.loads(next(work_dir.glob('*/*/eval_results.json')).read_text())
     assert results['num_samples'] == 120
-    assert (work_dir / 'checkpoint.pdparams').is_file()
+    assert (work_dir / DEMO_FOLDER / 'checkpoint.pdparams').is_file()
+    run = yaml.safe_load(next(work_dir.glob('*/*/config.yaml')).read_text())['run']
+    assert run['processes'] == 2 and run['devices'] == ['cpu', 'cpu']
     # the training accuracy counts the samples of both processes
     assert 'Training accuracy: ' in rank0 and '/120(' in rank0.split('Training accuracy: ')[1]
 
@@ -43,7 +49,7 @@ def test_two_process_run_killed_in_epoch_2_resumes_to_the_same_parameters(tmp_pa
     assert straight.returncode == 0, (straight_logs / 'workerlog.0').read_text()[-3000:]
 
     killed_dir = tmp_path / 'killed'
-    checkpoint = killed_dir / 'checkpoint.pdparams'
+    checkpoint = killed_dir / DEMO_FOLDER / 'checkpoint.pdparams'
     kill_once_written(launch_arguments(tmp_path, killed_dir, tmp_path / 'logs_killed', 2),
                       checkpoint)
     assert paddle.load(str(checkpoint))['epoch'] == 1, 'the kill must land during epoch 2'
@@ -54,7 +60,8 @@ def test_two_process_run_killed_in_epoch_2_resumes_to_the_same_parameters(tmp_pa
     assert resumed.returncode == 0, rank0[-3000:]
     assert 'Resumed from' in rank0 and 'Epoch: 1/2' not in rank0
     assert 'Parameters are identical on all 2 processes' in rank0
-    a, b = (paddle.load(str(d / 'checkpoint.pdparams')) for d in (straight_dir, killed_dir))
+    a, b = (paddle.load(str(d / DEMO_FOLDER / 'checkpoint.pdparams'))
+            for d in (straight_dir, killed_dir))
     assert a['epoch'] == b['epoch'] == 2
     for key, value in a['model'].items():
         np.testing.assert_allclose(np.asarray(b['model'][key]), np.asarray(value), atol=1e-4,

@@ -1,7 +1,9 @@
-"""Training end to end on small generated-format data: outputs, exact resume, evaluation."""
+"""Training end to end on small generated-format data: outputs, the run's record, exact resume
+(never of another config's checkpoint), evaluation, fine-tuning on other classes."""
 import argparse
 import json
 import pickle
+import subprocess
 
 import numpy as np
 import paddle
@@ -12,8 +14,9 @@ from commands import kill_once_written, run_main
 from fake_data import tiny_config, write_generated_split
 from initializer import build_model
 from model.checkpoint import load_checkpoint, record_of
-from utils.config import apply_overrides, load_config
+from utils.config import REPO_DIR, apply_overrides, load_config
 from utils.errors import UserError
+from utils.runs import checkpoint_path
 
 
 @pytest.fixture(scope='module')
@@ -32,13 +35,19 @@ def write_config(tmp_path, data_root, work_dir, epochs=2):
     return path
 
 
-def final_model(work_dir):
-    return paddle.load(str(work_dir / 'checkpoint.pdparams'))
+def checkpoint_of(config):
+    """Where the config (a file written by write_config) keeps its resumable checkpoint."""
+    return checkpoint_path(load_config(str(config)))
+
+
+def final_model(config):
+    return paddle.load(str(checkpoint_of(config)))
 
 
 def test_training_writes_the_run_outputs(tmp_path, data_root):
     work_dir = tmp_path / 'work'
-    result = run_main('-c', str(write_config(tmp_path, data_root, work_dir)))
+    config = write_config(tmp_path, data_root, work_dir)
+    result = run_main('-c', str(config), '--set', 'seed=5')
     assert result.returncode == 0, result.stderr[-2000:]
     run_dir = next(work_dir.glob('*/*/'))
     assert {'log.txt', 'config.yaml', 'best.pdparams', 'eval_results.json',
@@ -50,12 +59,47 @@ def test_training_writes_the_run_outputs(tmp_path, data_root):
     assert results['num_samples'] == 10 and results['epoch'] == 2
     scores = pickle.load(open(run_dir / 'eval_scores.pkl', 'rb'))
     assert len(scores) == 10 and next(iter(scores.values())).shape == (60,)
-    checkpoint = final_model(work_dir)
+    checkpoint = final_model(config)
     assert checkpoint['epoch'] == 2 and {'model', 'opt', 'scheduler', 'best_state',
                                          'rng'} <= set(checkpoint)
     # -pp takes the run checkpoint too: its random generator states are read past
-    assert record_of(load_checkpoint(work_dir / 'checkpoint.pdparams')).startswith('epoch 2, ')
-    assert not list(work_dir.glob('*.tmp'))
+    assert record_of(load_checkpoint(checkpoint_of(config))).startswith('epoch 2, ')
+    assert checkpoint_of(config).parent == run_dir.parent   # beside the config's runs
+    assert checkpoint['owner'] == {'config': config.stem, 'model': {
+        'model_type': 'EfficientGCN-B0', 'layer_type': 'SG', 'att_type': 'stja',
+        'num_class': 60, 'data_shape': [3, 6, 16, 25, 2]}}
+    assert not list(work_dir.rglob('*.tmp')) and not (work_dir / 'checkpoint.pdparams').exists()
+
+
+def test_the_run_folder_records_what_produced_the_run(tmp_path, data_root):
+    """config.yaml: the resolved config and `run:` (command, Paddle and its build, commit,
+    devices, processes, AMP level, seed); log.txt begins with the same."""
+    work_dir = tmp_path / 'work'
+    config = write_config(tmp_path, data_root, work_dir, epochs=1)
+    result = run_main('-c', str(config), '-s', '5', '--amp')
+    assert result.returncode == 0, result.stderr[-2000:]
+    run_dir = next(work_dir.glob('*/*/'))
+    saved = yaml.safe_load((run_dir / 'config.yaml').read_text())
+    run = saved.pop('run')
+    assert saved == {**load_config(str(config)), 'seed': 5}
+    head = subprocess.run(['git', '-C', str(REPO_DIR), 'rev-parse', 'HEAD'], capture_output=True,
+                          text=True).stdout.strip()
+    cuda = paddle.device.is_compiled_with_cuda()
+    assert run.pop('started') and run.pop('python')
+    assert run.pop('commit').split(' (')[0] == head and len(head) == 40
+    assert run == {
+        'command': f'python main.py -c {config} -s 5 --amp', 'paddle': paddle.__version__,
+        'paddle_build': f'CUDA {paddle.version.cuda()}, cuDNN {paddle.version.cudnn()}' if cuda
+        else 'CPU build, no CUDA', 'devices': ['cpu'], 'processes': 1, 'amp_level': 'off',
+        'seed': 5}
+    first_lines = [line.split('] ', 1)[1] for line in
+                   (run_dir / 'log.txt').read_text().splitlines()[:3]]
+    assert first_lines[0] == f'Run: python main.py -c {config} -s 5 --amp'
+    assert first_lines[1].startswith(f'Paddle {paddle.__version__} (') and head in first_lines[1]
+    assert first_lines[2] == 'Devices cpu (1 process(es)), AMP off, seed 5'
+    # the saved config.yaml runs again as it is (its record is dropped on loading)
+    again = run_main('-c', str(run_dir / 'config.yaml'), '-pf')
+    assert again.returncode == 0 and 'EfficientGCN-B0 (config config)' in again.stdout
 
 
 def test_killed_run_resumes_to_the_same_parameters(tmp_path, data_root):
@@ -64,14 +108,19 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path, data_root):
 
     killed = tmp_path / 'killed'
     config = write_config(tmp_path, data_root, killed)
-    checkpoint = killed / 'checkpoint.pdparams'
+    checkpoint = checkpoint_of(config)
     kill_once_written(['main.py', '-c', config], checkpoint)
     assert paddle.load(str(checkpoint))['epoch'] == 1, 'the kill must land during epoch 2'
 
     resumed = run_main('-c', str(config), '-r')
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert 'Resumed from' in resumed.stdout and 'Epoch: 1/2' not in resumed.stdout
-    a, b = final_model(straight), final_model(killed)
+    run_dir = next(killed.glob('*/*/'))   # the same folder, its record kept
+    run = yaml.safe_load((run_dir / 'config.yaml').read_text())['run']
+    assert run['command'] == f'python main.py -c {config}'
+    assert [(r['after_epoch'], r['command']) for r in run['resumed']] == [
+        (1, f'python main.py -c {config} -r')]
+    a, b = final_model(tmp_path / 'tiny_straight.yaml'), final_model(config)
     assert a['epoch'] == b['epoch'] == 2
     for key, value in a['model'].items():
         np.testing.assert_allclose(np.asarray(b['model'][key]), np.asarray(value), atol=1e-4,
@@ -79,10 +128,11 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path, data_root):
 
 
 def test_resume_without_checkpoint_is_one_line(tmp_path, data_root):
-    result = run_main('-c', str(write_config(tmp_path, data_root, tmp_path / 'none')), '-r')
+    config = write_config(tmp_path, data_root, tmp_path / 'none')
+    result = run_main('-c', str(config), '-r')
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f'error: checkpoint {tmp_path / "none" / "checkpoint.pdparams"} does not exist']
+        f'error: checkpoint {checkpoint_of(config)} does not exist']
 
 
 def test_evaluate_scores_every_sample_and_names_bad_checkpoints(tmp_path, data_root):
@@ -186,3 +236,67 @@ def test_fine_tuning_trains_and_evaluating_with_another_head_is_an_error(
         'has shape [120, 128, 1, 1, 1], the model needs [60, 128, 1, 1, 1] (a classifier for '
         '120 classes: training from it starts a new one for this config\'s 60); it is '
         'EfficientGCN-B0 with SG layers, 120 classes: configs 2003, 2004, 3003, 3004 fit']
+
+
+# ---------------------------------------------------------------- resume: never another experiment
+def demo_arguments(tmp_path, config, *extra):
+    """config 1001 (or one over it), a one-epoch run on a few synthetic samples under tmp_path."""
+    return ['-c', config, '-np', '--set', f'work_dir={tmp_path / "work"}',
+            '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
+            '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
+            '--set', 'dataset_args.ntu.synthetic.samples_per_action=4',
+            '--set', 'dataset_args.ntu.num_frame=16',
+            '--set', 'scheduler_args.cosine.max_epoch=1',
+            '--set', 'scheduler_args.cosine.warm_up=0', *extra]
+
+
+def files_and_mtimes(folder):
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob('*'))}
+
+
+def test_resume_never_continues_another_configs_checkpoint(tmp_path):
+    """1001 trains; -r with another config (or another model under 1001's name) is one line
+    saying whose the checkpoint is and where this config's would be, and leaves 1001's run
+    folder and checkpoint as they were. A checkpoint of an earlier version (no record, in the
+    work dir's shared place) is judged by its run folder: another config's is refused, 1001's
+    own resumes as before."""
+    work = tmp_path / 'work'
+    trained = run_main(*demo_arguments(tmp_path, '1001'))
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    own = work / '1001_EfficientGCN-B0_ntu-xsub' / 'checkpoint.pdparams'
+    other = tmp_path / 'other.yaml'
+    other.write_text('_base_: 1001\n')
+    others = work / 'other_EfficientGCN-B0_ntu-xsub' / 'checkpoint.pdparams'
+    model = '{} EfficientGCN-B0 (SG layers, stja attention, 60 classes, input 3x6x{}x25x2)'
+    before = files_and_mtimes(work)
+
+    def refused(config, *extra):
+        result = run_main(*demo_arguments(tmp_path, config, *extra))
+        assert result.returncode == 1, result.stdout[-2000:]
+        assert files_and_mtimes(work) == before
+        assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+        return result.stderr.strip()
+
+    b0_1001, b0_other = model.format("config 1001's", 16), model.format("config other's", 16)
+    assert refused(str(other), '-r') == f'error: checkpoint {others} does not exist'
+    assert refused(str(other), '-r', str(own)) == (
+        f"error: checkpoint {own} is {b0_1001}, not {b0_other}; config other's would be {others}")
+    b0_1001_24 = model.format("config 1001's", 24)
+    assert refused('1001', '-r', '--set', 'dataset_args.ntu.num_frame=24') == (
+        f"error: checkpoint {own} is {b0_1001}, not {b0_1001_24}; config 1001's would be {own}")
+
+    shared = work / 'checkpoint.pdparams'   # where every config wrote before
+    old = paddle.load(str(own))
+    run_dir = old['run_dir']
+    paddle.save({k: v for k, v in old.items() if k != 'owner'}, str(shared))
+    before = files_and_mtimes(work)
+    assert refused(str(other), '-r') == (
+        f"error: checkpoint {shared} (written before checkpoints recorded their config) is the "
+        f"run {run_dir}'s, not config other's (config other's would be {others})")
+
+    own.unlink()
+    resumed = run_main(*demo_arguments(tmp_path, '1001', '-r'))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f'its run folder {run_dir} is this config' in resumed.stdout
+    assert f'Resumed from {shared} after epoch 1' in resumed.stdout

@@ -4,6 +4,8 @@ import os
 import pickle
 from pathlib import Path
 
+import yaml
+
 
 def atomic_save(obj, path, saver):
     """Write through a temporary file then rename, so a crash never leaves a half file."""
@@ -26,3 +28,9 @@ def save_pickle(obj, path):
 def atomic_write_bytes(content, path):
     """atomic_save for bytes already in memory."""
     atomic_save(content, path, lambda data, name: Path(name).write_bytes(data))
+
+
+def save_yaml(obj, path):
+    """A mapping as YAML, in its own key order."""
+    with open(path, 'w') as f:
+        yaml.safe_dump(obj, f, sort_keys=False)
