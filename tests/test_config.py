@@ -227,6 +227,14 @@ def test_a_cycle_or_a_missing_base_is_one_line(tmp_path, files, message):
     assert result.stderr.startswith('error: ' + message.format(dir=tmp_path)), result.stderr
 
 
+def test_a_numbered_config_copied_elsewhere_finds_its_bases(tmp_path):
+    """configs/2014.yaml names _base_/epsep.yaml; a copy of it in another folder finds that
+    base in configs/."""
+    copy = tmp_path / 'mine.yaml'
+    copy.write_text((REPO_DIR / 'configs' / '2014.yaml').read_text())
+    assert {**load_config(str(copy)), 'config': '2014'} == load_config('2014')
+
+
 def test_a_run_folders_config_yaml_loads_as_the_config_it_ran(tmp_path):
     """A saved config.yaml (resolved, with its `run:` record) given to -c: the record is
     dropped, the entries are the run's."""

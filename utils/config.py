@@ -78,10 +78,13 @@ def _base_names(value, path):
 
 
 def _base_path(base, including):
-    """`2001` -> configs/2001.yaml; a path -> relative to the including config's folder."""
+    """`2001` -> configs/2001.yaml; a path -> relative to the including config's folder, else
+    to configs/ (so that a numbered config copied elsewhere still finds configs/_base_/)."""
     text = str(base)
     if Path(text).suffix in ('.yaml', '.yml'):
         path = including.parent / text
+        if not path.is_file() and (CONFIG_DIR / text).is_file():
+            path = CONFIG_DIR / text
     else:
         path = CONFIG_DIR / f'{text}.yaml'
     if not path.is_file():
