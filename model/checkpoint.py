@@ -61,7 +61,7 @@ class _RandomState:
 
 class _PaddleUnpickler(SafeUnpickler):
     """The safe unpickler, with the generator states that paddle.save writes into this
-    repository's run checkpoints (<work_dir>/checkpoint.pdparams) read as nothing."""
+    repository's run checkpoints (each config's checkpoint.pdparams) read as nothing."""
     names = {**SAFE_NAMES, **{(f'paddle.{package}', 'GeneratorState'): _RandomState
                               for package in ('base.libpaddle', 'fluid.libpaddle',
                                               'fluid.core_avx', 'fluid.core_noavx')}}
@@ -233,8 +233,8 @@ def load_model_state(net, state, source, new_classifier=False):
 
 
 def load_run_checkpoint(path):
-    """This program's own <work_dir>/checkpoint.pdparams, for -r: read by paddle.load, as it
-    holds the random generators' states, which only Paddle rebuilds."""
+    """This program's own resumable checkpoint (utils.runs.checkpoint_path), for -r: read by
+    paddle.load, as it holds the random generators' states, which only Paddle rebuilds."""
     import paddle
     if not Path(path).is_file():
         raise UserError(f'checkpoint {path} does not exist')
