@@ -53,27 +53,14 @@ def import_torch():
 
 
 def paddle_b0(paddle):
-    """Config 2001's model with random weights; batch norms, edges and the classifier are made
-    far from their initial values, so that the comparison exercises every parameter and the
+    """Config 2001's model with random weights, batch-norm statistics, edges and classifier
+    (random_weights.randomise), so that the comparison exercises every parameter and the
     logits are of order 1."""
     from initializer import build_model
+    from random_weights import randomise
     from utils.config import load_config
     paddle.seed(0)
-    net = build_model(load_config(CONFIG))[0]
-    rng = np.random.RandomState(0)
-
-    def randomise(value, low, high):
-        value.set_value(rng.uniform(low, high, value.shape).astype('float32'))
-    for layer in net.sublayers():
-        if isinstance(layer, paddle.nn.BatchNorm2D):
-            for value in (layer.bias, layer._mean):
-                randomise(value, -0.5, 0.5)
-            for value in (layer.weight, layer._variance):
-                randomise(value, 0.5, 1.5)
-        elif isinstance(getattr(layer, 'edge', None), paddle.Tensor):
-            randomise(layer.edge, 0.5, 1.5)
-    randomise(net.classifier.fc.weight, -0.2, 0.2)
-    return net.eval()
+    return randomise(build_model(load_config(CONFIG))[0]).eval()
 
 
 def mirrored_b0(folder):

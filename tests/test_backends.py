@@ -19,6 +19,7 @@ from model.backend import has_forms
 from model.cpu_backend import native
 from model.nets import EfficientGCN_Classifier
 from model.reparameterize import FoldedGraphConv
+from random_weights import randomise
 
 TEMPORAL_TYPES = ['Basic', 'Bottleneck', 'Sep', 'SG']
 ATTENTION_TYPES = ['stja', 'pa', 'ca', 'fa', 'ja']
@@ -31,23 +32,6 @@ NTU_PARTS = [np.asarray(part) - 1 for part in
 def kernels():
     if not native.available():
         pytest.skip('the CPU backend needs its C kernels (no C compiler here?)')
-
-
-def randomise(net, seed=0):
-    """Biases, edge masks and BatchNorm affines and statistics away from their initial values,
-    so that every fold and bias path is exercised."""
-    rng = np.random.RandomState(seed)
-    for name, p in net.named_parameters():
-        if name.endswith('.bias') or name.endswith('.edge') or name.endswith('.weight') \
-                and p.ndim == 1:
-            p.set_value((rng.uniform(0.5, 1.5, p.shape) if not name.endswith('.bias')
-                         else rng.uniform(-0.5, 0.5, p.shape)).astype(np.float32))
-    for layer in net.sublayers(include_self=True):
-        if isinstance(layer, nn.BatchNorm2D):
-            c = layer._mean.shape[0]
-            layer._mean.set_value(rng.uniform(-0.5, 0.5, c).astype(np.float32))
-            layer._variance.set_value(rng.uniform(0.5, 1.5, c).astype(np.float32))
-    return net
 
 
 def copy_of(net):

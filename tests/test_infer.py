@@ -19,6 +19,7 @@ from utils.config import apply_overrides, load_config
 from dataset.inputs import build_inputs
 from exporter.program import saved_model_file
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+from random_weights import randomise
 from reader import load_sample, parse_name, write_synthetic_dataset
 
 SMALL = ['dataset_args.ntu.num_frame=32']   # a few-second model for round trips and errors
@@ -69,11 +70,14 @@ def assert_one_line_error(result, *fragments):
         assert fragment in errors[0]
 
 
-def dygraph_model(cfg, state=None):
-    """The config's model in eval mode (random weights when no state is given), and its graph."""
+def dygraph_model(cfg, state=None, seed=0):
+    """The config's model in eval mode and its graph: with the state given, else with random
+    weights and batch-norm statistics (random_weights.randomise)."""
     net, graph, *_ = initializer.build_model(cfg)
     if state is not None:
         load_model_state(net, state, 'test checkpoint')
+    else:
+        randomise(net, seed)
     net.eval()
     return net, graph
 
@@ -92,7 +96,7 @@ def logits_of(output_file, names):
 
 def random_checkpoint(cfg, path, seed=0):
     paddle.seed(seed)
-    net, graph = dygraph_model(cfg)
+    net, graph = dygraph_model(cfg, seed=seed)
     paddle.save({'model': net.state_dict()}, str(path))
     return net, graph
 
@@ -202,6 +206,38 @@ def test_onnx_round_trip_of_every_attention_type(att_type, tmp_path):
     x = np.random.RandomState(0).standard_normal((3, 3, 6, 32, 25, 2)).astype(np.float32)
     np.testing.assert_allclose(onnx_file.onnx_logits(path, x), dygraph_logits(net, x),
                                atol=1e-4, rtol=1e-4)
+
+
+def test_a_batch_norm_left_out_of_the_fold_fails_the_round_trip(monkeypatch):
+    """The round trips can fail: on a randomised model, the fold with one batch norm deleted
+    (its scale 1, shift 0) differs from the dygraph model far beyond the export tolerance,
+    while the true fold is within it."""
+    import importlib
+
+    import model
+    from utils.errors import UserError
+    from exporter import check_round_trip
+    fold = importlib.import_module('model.reparameterize')   # the module, not the function
+    cfg = apply_overrides(load_config('2001'), SMALL)
+    net, _ = dygraph_model(cfg)
+    data_shape = initializer.build_model(cfg)[2]
+
+    def logits_of_model(folded):
+        return lambda x: dygraph_logits(folded, x)
+
+    assert check_round_trip(net, logits_of_model(model.reparameterize(net)), 'fold',
+                            data_shape) <= 1e-4
+    affine, calls = fold.batch_norm_affine, []
+
+    def first_deleted(bn):
+        calls.append(bn)
+        scale, shift = affine(bn)
+        return (scale * 0 + 1, shift * 0) if len(calls) == 1 else (scale, shift)
+    monkeypatch.setattr(fold, 'batch_norm_affine', first_deleted)
+    with pytest.raises(UserError, match='differs from the dygraph model by'):
+        check_round_trip(net, logits_of_model(model.reparameterize(net)), 'broken fold',
+                         data_shape)
+    assert len(calls) > 1
 
 
 def check_output_entry(entry, logits):

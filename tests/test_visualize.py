@@ -16,6 +16,7 @@ from dataset.ntu_feeder import NTU_Feeder
 from fake_data import tiny_config, write_generated_split
 from initializer import build_model
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
+from random_weights import randomise
 
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
@@ -77,13 +78,6 @@ def check_outputs(run_dir, feeder, num_class, cam_samples):
         assert int(row['predicted_class']) == predicted[i] + 1
         assert 0 < float(row['probability']) <= 1
     return sizes
-
-
-def randomise_classifier(net, seed):
-    """Init leaves the classifier near zero; larger weights give varied predictions and CAMs."""
-    paddle.seed(seed)
-    for param in net.classifier.fc.parameters():
-        param.set_value(paddle.randn(param.shape) * 0.5)
 
 
 def direct_cam(net, inputs):
@@ -152,7 +146,7 @@ def test_cam_sums_to_what_feature_map_and_classifier_weights_give(tmp_path):
     cfg = tiny_config(load_config('2001'), tmp_path, tmp_path / 'work', num_frame=20)
     write_generated_split(tmp_path / 'original' / 'ntu-xsub', 'eval', [3, 7, 11], frames=40)
     net, graph, _, _ = build_model(cfg)
-    randomise_classifier(net, seed=3)
+    randomise(net, seed=3)
     assert_cam_decomposes_logits(net, feeder_of(cfg, graph), index=1)
 
 
@@ -175,7 +169,7 @@ def ntu120_setup(tmp_path):
                           frames=40, seed=2)
     cfg = tiny_config(load_config('2003'), tmp_path / 'data', tmp_path / 'work', num_frame=16)
     net, graph, _, num_class = build_model(cfg)
-    randomise_classifier(net, seed=5)
+    randomise(net, seed=5)
     checkpoint = tmp_path / 'random120.pdparams'
     paddle.save({'model': net.state_dict()}, str(checkpoint))
     return cfg, write_yaml(cfg, tmp_path / 'ntu120.yaml'), checkpoint, feeder_of(cfg, graph)
@@ -205,7 +199,7 @@ def test_120_class_model_writes_the_pictures_and_reuses_only_its_own_scores(tmp_
 
     # A different checkpoint under the same path is evaluated again.
     net, *_ = build_model(cfg)
-    randomise_classifier(net, seed=6)
+    randomise(net, seed=6)
     paddle.save({'model': net.state_dict()}, str(checkpoint))
     third = run_main(*args)
     assert third.returncode == 0, third.stderr[-3000:]
