@@ -64,8 +64,8 @@ def test_two_process_run_killed_in_epoch_2_resumes_to_the_same_parameters(tmp_pa
             for d in (straight_dir, killed_dir))
     assert a['epoch'] == b['epoch'] == 2
     for key, value in a['model'].items():
-        np.testing.assert_allclose(np.asarray(b['model'][key]), np.asarray(value), atol=1e-4,
-                                   err_msg=key)
+        np.testing.assert_array_equal(np.asarray(b['model'][key]), np.asarray(value),
+                                      err_msg=key)   # bit for bit
 
 
 def demo_arguments(tmp_path, work_dir, *extra):

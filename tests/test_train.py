@@ -123,8 +123,8 @@ def test_killed_run_resumes_to_the_same_parameters(tmp_path, data_root):
     a, b = final_model(tmp_path / 'tiny_straight.yaml'), final_model(config)
     assert a['epoch'] == b['epoch'] == 2
     for key, value in a['model'].items():
-        np.testing.assert_allclose(np.asarray(b['model'][key]), np.asarray(value), atol=1e-4,
-                                   err_msg=key)
+        np.testing.assert_array_equal(np.asarray(b['model'][key]), np.asarray(value),
+                                      err_msg=key)   # bit for bit
 
 
 def test_resume_without_checkpoint_is_one_line(tmp_path, data_root):
