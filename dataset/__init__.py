@@ -72,6 +72,12 @@ def pose_settings(args):
     return settings
 
 
+def keypoint_dim(dataset, args):
+    """What a sample of the dataset holds: 3 (x y z) for NTU files, else the pose dataset's
+    keypoint_dim (2: x y and the keypoint score). args is its dataset_args section."""
+    return pose_settings(args)['keypoint_dim'] if is_pose_dataset(dataset) else 3
+
+
 def dataset_info(dataset, dataset_args):
     """num_class, graph and data_shape [I, C, T, V, M] of a config's dataset."""
     from utils.errors import ConfigError
@@ -123,10 +129,16 @@ NORMALISATION = {
 }
 
 
+# How J/V/B carry a 2D keypoint score (dataset/inputs.py): as a confidence channel. Exports of
+# 2D models from before it took the score as a coordinate lack this entry.
+SCORE_CHANNEL = 'confidence'
+
+
 def input_format(dataset, dataset_args):
     """How raw poses become a sample, for the exported .yml: the source (ntu .skeleton files or
     pose annotations), layout, keypoint_dim, max_frame (frames kept before num_frame) and the
-    normalisation in words. infer.py prepares its inputs from these alone."""
+    normalisation in words (and for 2D how J/V/B use the score). infer.py prepares its inputs
+    from these alone."""
     from reader.sample import MAX_FRAME
     if is_pose_dataset(dataset):
         settings = pose_settings(_section(dataset, dataset_args))
@@ -136,6 +148,8 @@ def input_format(dataset, dataset_args):
         format_ = {'source': 'ntu .skeleton files', 'layout': _prefix(dataset),
                    'keypoint_dim': 3, 'max_frame': MAX_FRAME}
     format_['normalisation'] = NORMALISATION[format_['keypoint_dim']]
+    if format_['keypoint_dim'] == 2:
+        format_['score_channel'] = SCORE_CHANNEL
     return format_
 
 

@@ -8,7 +8,7 @@ from paddle.io import Dataset
 from utils.errors import UserError
 from reader.ntu import row_name
 
-from . import generated_data_folder
+from . import generated_data_folder, keypoint_dim
 from .inputs import build_inputs
 
 DEBUG_SAMPLES = 300
@@ -41,12 +41,14 @@ class NTU_Feeder(Dataset):
         self.inputs = dataset_args['inputs']
         self.connect_joint = connect_joint
         self.center = center
+        self.keypoint_dim = keypoint_dim(dataset, dataset_args)
 
     def __len__(self):
         return len(self.labels)
 
     def __getitem__(self, index):
         sample = np.asarray(self.data[index, :, :self.num_frame])
-        return build_inputs(sample, self.inputs, self.connect_joint, self.center), \
+        return build_inputs(sample, self.inputs, self.connect_joint, self.center,
+                            self.keypoint_dim), \
             self.labels[index], self.names[index]
 

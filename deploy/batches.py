@@ -8,7 +8,8 @@ def to_model_inputs(samples, deploy):
     """(N, C, T, V, M) samples -> (N, I, 6, num_frame, V, M) float32, cut as the feeder does."""
     num_frame = deploy['num_frame']
     return np.stack([build_inputs(np.asarray(sample[:, :num_frame]), deploy['inputs'],
-                                  deploy['connect_joint'], deploy['center'])
+                                  deploy['connect_joint'], deploy['center'],
+                                  deploy['keypoint_dim'])
                      for sample in samples])
 
 

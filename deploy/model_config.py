@@ -5,6 +5,8 @@ from pathlib import Path
 import yaml
 
 import reader
+from dataset import SCORE_CHANNEL
+
 from .messages import InferError
 
 DEPLOY_KEYS = ('params_file', 'inputs', 'num_frame', 'transform', 'num_class', 'input_shape',
@@ -32,6 +34,10 @@ def read_deploy_config(model_file):
     missing = [key for key in DEPLOY_KEYS if not isinstance(deploy, dict) or key not in deploy]
     if missing:
         raise InferError(f'inference config {path} has no {missing[0]!r} entry: export again')
+    if deploy.get('keypoint_dim') == 2 and deploy.get('score_channel') != SCORE_CHANNEL:
+        raise InferError(f'{path} is of a 2D model trained with the keypoint score as a '
+                         f'coordinate; 2D inputs now carry it as a confidence channel: train the '
+                         f'model again, then export it')
     return {**DEPLOY_DEFAULTS, **deploy}
 
 

@@ -437,8 +437,8 @@ def test_a_2d_model_on_a_pose_file_reports_bad_samples_and_infers_the_others(
         errors = error_lines(result)
         assert len(errors) == 1 and 'broken' in errors[0] and 'img_shape' in errors[0]
         samples = [pose_sample(a, 17, 2, 32)[0] for a in good + [unlabelled]]
-        inputs = np.stack([build_inputs(s, 'JVB', graph.connect_joint, graph.center)
-                           for s in samples])
+        inputs = np.stack([build_inputs(s, 'JVB', graph.connect_joint, graph.center,
+                                        keypoint_dim=2) for s in samples])
         names = ['clip0', 'clip1', 'clip2', 'unlabelled']
         got, _ = logits_of(output, names)
         np.testing.assert_allclose(got, dygraph_logits(net, inputs), atol=1e-4, rtol=1e-4)
@@ -451,3 +451,19 @@ def test_a_2d_model_on_a_pose_file_reports_bad_samples_and_infers_the_others(
                           '--pose_file')
     assert_one_line_error(infer(model_file, '--pose_file', ann_file, '--split', 'val'),
                           'poses.pkl holds a list of annotations without splits')
+
+
+def test_a_2d_export_from_before_scores_were_confidences_is_a_one_line_error(small_2d_model,
+                                                                            tmp_path):
+    """Its model took the score as a coordinate: today's 2D inputs would be silently wrong."""
+    from pose_files import annotation_2d, write_pickle
+    model_file = small_2d_model[0]
+    deploy = yaml.safe_load(model_file.with_suffix('.yml').read_text())
+    assert deploy['keypoint_dim'] == 2 and deploy.pop('score_channel') == 'confidence'
+    old = tmp_path / 'old2d.json'
+    old.write_bytes(model_file.read_bytes())
+    (tmp_path / 'old2d.yml').write_text(yaml.safe_dump(deploy))
+    ann_file = write_pickle(tmp_path / 'poses.pkl', [annotation_2d('clip', 0)])
+    assert_one_line_error(infer(old, '--params_file', model_file.with_suffix('.pdiparams'),
+                                '--pose_file', ann_file),
+                          'old2d.yml', 'score as a coordinate', 'export it')
