@@ -173,7 +173,8 @@ def run(args):
     # data errors surface before paddle loads
     clips = open_clips(args, deploy, failures) if args.video else None
     samples = open_samples(args, deploy, failures)
-    runner = make_runner(args, params_file, configure_threads(args.cpu_threads))
+    runner = make_runner(args, params_file, configure_threads(args.cpu_threads),
+                         deploy['input_shape'])
     first = None
     if clips is not None:
         run_videos(args, deploy, runner, clips, failures)

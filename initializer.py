@@ -71,12 +71,30 @@ def build_feeders(cfg, graph, phases):
             for phase in phases}
 
 
-def build_loader(cfg, feeder, phase, rank=0, world_size=1):
-    """Train: shuffled by (seed, epoch), last incomplete batch dropped. Eval: every sample once."""
+# Loader worker processes per training process when dataset_args num_workers is empty.
+GPU_LOADER_WORKERS = 4   # per GPU, as the official code (4 x its GPUs, in one process)
+CPU_LOADER_WORKERS = 1   # measured on 2 cores, a demo epoch: 22.7 s, against 31.0 s with 0 and
+                         # 30.2 s with 2 (README)
+
+
+def loader_workers(cfg, on_gpu):
+    """dataset_args num_workers, or when it is empty the default for the device."""
+    workers = dataset_args_of(cfg).get('num_workers')
+    if workers is None:
+        return GPU_LOADER_WORKERS if on_gpu else CPU_LOADER_WORKERS
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+        raise ConfigError(f'dataset_args num_workers is {workers!r}: give 0 or more loader '
+                          f'processes, or leave it empty ({GPU_LOADER_WORKERS} per GPU, '
+                          f'{CPU_LOADER_WORKERS} on the CPU)')
+    return workers
+
+
+def build_loader(cfg, feeder, phase, rank=0, world_size=1, on_gpu=False):
+    """Train: shuffled by (seed, epoch), last incomplete batch dropped. Eval: every sample once.
+    Built by loader_workers(cfg, on_gpu) worker processes."""
     from paddle.io import DataLoader
 
     from dataset.samplers import ShardedBatchSampler
-    dataset_args = dataset_args_of(cfg)
     train = phase == 'train'
     batch_size = per_process_batch(cfg, phase, world_size)
     sampler = ShardedBatchSampler(len(feeder), batch_size, shuffle=train, drop_last=train,
@@ -84,7 +102,7 @@ def build_loader(cfg, feeder, phase, rank=0, world_size=1):
     if train and len(sampler) == 0:
         raise ConfigError(f'the train split has {len(feeder)} samples, fewer than one batch of '
                           f'{batch_size} per process: lower dataset_args train_batch_size')
-    num_workers = dataset_args.get('num_workers') or 0
+    num_workers = loader_workers(cfg, on_gpu)
     return DataLoader(feeder, batch_sampler=sampler, num_workers=num_workers,
                       use_shared_memory=num_workers > 0)
 

@@ -16,6 +16,13 @@ from utils.runs import checkpoint_path, command_line
 from utils.runtime import environment_for_children, import_paddle, tune_process
 
 
+def amp_level(text):
+    """--amp's level: O1, O2, or nothing (the config's amp_level, else O1)."""
+    if text not in ('', 'O1', 'O2'):
+        raise argparse.ArgumentTypeError(f'{text!r} is not an AMP level: give O1 or O2')
+    return text
+
+
 def build_parser():
     parser = argparse.ArgumentParser(description='EfficientGCN for skeleton-based action recognition')
     add = parser.add_argument
@@ -47,7 +54,9 @@ def build_parser():
     add('-mt', '--model_type', default=None, help='model type, e.g. EfficientGCN-B2')
     add('-o', '--optimizer', default=None, help='Momentum or Adam')
     add('-ls', '--lr_scheduler', default=None, help='cosine or step')
-    add('--amp', action='store_true', help='mixed precision training on GPU')
+    add('--amp', nargs='?', const='', default=None, type=amp_level, metavar='LEVEL',
+        help='mixed precision training on GPU at LEVEL O1 or O2 (alone: the config\'s amp_level, '
+             'else O1); sets amp_level')
     add('--nproc', type=int, default=None,
         help='processes on this machine (default: one per -g GPU); each takes batch / nproc')
     add('--set', action='append', default=[], metavar='KEY=VALUE',
@@ -56,6 +65,8 @@ def build_parser():
 
 
 DEMO_DATA_WAIT = 600   # seconds launched processes wait for rank 0 to write the demo data
+
+DEFAULT_AMP_LEVEL = 'O1'   # what --amp alone trains at when the config names no amp_level
 
 # Command-line flags that overwrite the config entry of the same name when given.
 _CONFIG_FLAGS = ('gpus', 'seed', 'pretrained_path', 'work_dir', 'visualization_class',
@@ -73,6 +84,8 @@ def resolve_config(args):
     for name in ('debug', 'no_progress_bar'):
         if getattr(args, name):
             set_value(cfg, name, True)
+    if args.amp is not None:
+        cfg['amp_level'] = args.amp or cfg.get('amp_level') or DEFAULT_AMP_LEVEL
     return cfg
 
 

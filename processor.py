@@ -1,6 +1,8 @@
 """One engine for the run modes: train (with exact resume), evaluate, export, visualise."""
+import copy
 import logging
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -13,30 +15,31 @@ import initializer
 from utils import metrics
 import model as model_zoo
 from utils import model_profile
-from utils.errors import UserError
+from utils.errors import ConfigError, UserError
 from utils.files import atomic_save, save_json, save_pickle
 from utils.logs import setup_logging
 from model.checkpoint import (load_checkpoint, load_model_state, load_run_checkpoint,
                               model_state_of, record_of)
 from utils import runs
-from utils.runtime import gpu_available
+from utils.runtime import gpu_available, gpu_missing_reason
 
 logger = logging.getLogger(__name__)
+AMP_LEVELS = ('O1', 'O2')
 
 
 def select_device(gpus, distributed=False):
     """GPU when asked for and available (under the launcher: this process's GPU); otherwise the
-    CPU, with a notice when GPUs were asked for."""
-    if gpus and gpu_available():
+    CPU. Returns (device, warning): why GPUs that were asked for are not used, else None."""
+    missing = gpu_missing_reason() if gpus else None
+    if gpus and missing is None:
         device_id = paddle.distributed.ParallelEnv().device_id if distributed else gpus[0]
-        device = f'gpu:{device_id}'
+        device, warning = f'gpu:{device_id}', None
     else:
-        if gpus:
-            logger.info('GPUs %s were asked for, but this Paddle build has no CUDA device: '
-                        'running on the CPU', gpus)
         device = 'cpu'
+        warning = (f'GPUs {gpus} were asked for (-g, gpus), but {missing}: running on the CPU'
+                   if gpus else None)
     paddle.set_device(device)
-    return device
+    return device, warning
 
 
 def seed_everything(seed):
@@ -67,13 +70,17 @@ class Processor:
         self.world_size = paddle.distributed.get_world_size()
         self.rank = paddle.distributed.get_rank()
         setup_logging(rank=self.rank)
-        self.device = select_device(cfg['gpus'], distributed=self.world_size > 1)
+        self.device, self.device_warning = select_device(cfg['gpus'],
+                                                         distributed=self.world_size > 1)
+        if self.device_warning and self.is_main:   # at once, whatever the mode; and in the log
+            print(f'warning: {self.device_warning}', file=sys.stderr, flush=True)
         if self.world_size > 1:
             paddle.distributed.init_parallel_env()
         self.devices = self._all_devices()
         seed_everything(cfg['seed'])
         self.net, self.graph, self.data_shape, self.num_class = initializer.build_model(cfg)
         self.use_cpu_backend(self.net)
+        self.amp_level = None   # float32 unless training sets it (_amp_level)
         self.work_dir = Path(cfg['work_dir'])
         self.run_dir = None
         self.writer = None
@@ -92,10 +99,6 @@ class Processor:
         paddle.distributed.all_gather_object(devices, self.device)
         return devices
 
-    def amp_level(self):
-        """The AMP level training runs at ('off': float32)."""
-        return self.cfg.get('amp_level', 'O1') if self.scaler is not None else 'off'
-
     def open_run_dir(self, run_dir=None, resumed_after=None):
         """Run folder <work_dir>/<config>_<model>_<dataset>/<timestamp>/ with log.txt, whose
         first lines say what produced the run, and config.yaml: the resolved config and that
@@ -105,13 +108,15 @@ class Processor:
         self.run_dir = Path(run_dir)
         if self.is_main:
             record = runs.run_record(getattr(self.args, 'command', None), self.devices, self.world_size,
-                                     self.amp_level(), self.cfg['seed'])
+                                     self.amp_level or 'off', self.cfg['seed'])
             self.run_dir.mkdir(parents=True, exist_ok=True)
             setup_logging(self.run_dir / 'log.txt', rank=self.rank)
             for line in runs.record_lines(record):
                 logger.info('%s', line)
             runs.write_config(self.run_dir, self.cfg, record, resumed_after)
         logger.info('Run folder: %s', self.run_dir)
+        if self.device_warning:
+            logger.warning(self.device_warning)
 
     def use_cpu_backend(self, net):
         """On the CPU the model computes with the CPU backend's forms (the same values)."""
@@ -122,8 +127,12 @@ class Processor:
 
     def eval_model(self):
         """The network as evaluation runs it: re-parameterised (batch norms folded) once, from
-        the current weights; self.net is left as it is, so training goes on after it."""
-        return self.use_cpu_backend(model_zoo.reparameterize(self.net))
+        the current weights, in float32; self.net is left as it is, so training goes on after
+        it."""
+        net = self.net
+        if self.amp_level == 'O2':   # float16 weights: fold a float32 copy
+            net = copy.deepcopy(net).to(dtype='float32')
+        return self.use_cpu_backend(model_zoo.reparameterize(net))
 
     def load_pretrained(self, new_classifier=False):
         """The checkpoint of -pp into the model. With new_classifier (training from it), a
@@ -147,8 +156,12 @@ class Processor:
         return checkpoint
 
     def build_eval_loader(self):
-        feeder = initializer.build_feeders(self.cfg, self.graph, ['eval'])['eval']
-        return initializer.build_loader(self.cfg, feeder, 'eval', self.rank, self.world_size)
+        return self.build_loader(initializer.build_feeders(self.cfg, self.graph, ['eval'])['eval'],
+                                 'eval')
+
+    def build_loader(self, feeder, phase):
+        return initializer.build_loader(self.cfg, feeder, phase, self.rank, self.world_size,
+                                        on_gpu=self.device.startswith('gpu'))
 
     def _progress(self, loader, desc):
         return tqdm(loader, desc=desc, dynamic_ncols=True, leave=False,
@@ -158,13 +171,13 @@ class Processor:
     def train(self):
         resume = self._checkpoint_to_resume() if self.args.resume else None
         feeders = initializer.build_feeders(self.cfg, self.graph, ['train', 'eval'])
-        self.train_loader = initializer.build_loader(self.cfg, feeders['train'], 'train',
-                                                     self.rank, self.world_size)
-        self.eval_loader = initializer.build_loader(self.cfg, feeders['eval'], 'eval',
-                                                    self.rank, self.world_size)
+        self.train_loader = self.build_loader(feeders['train'], 'train')
+        self.eval_loader = self.build_loader(feeders['eval'], 'eval')
         self.schedule, self.lr = initializer.build_scheduler(self.cfg, len(self.train_loader))
         self.optimizer = initializer.build_optimizer(self.cfg, self.net, self.lr)
-        self.scaler = self._amp_scaler()
+        self.amp_level = self._amp_level()
+        self.scaler = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15) \
+            if self.amp_level else None
         start_epoch, self.best_state = 0, {'acc_top1': 0.0, 'acc_top5': 0.0, 'epoch': 0}
         if resume:
             start_epoch = self._resume(*resume)
@@ -172,14 +185,17 @@ class Processor:
             self.open_run_dir()
             if self.cfg['pretrained_path']:
                 self.load_pretrained(new_classifier=True)
+        logger.info('Model: %s', model_profile.describe(self.net, self.data_shape))
+        self._decorate_for_amp()
         self.model = paddle.DataParallel(self.net) if self.world_size > 1 else self.net
         if self.is_main:
             from tensorboardX import SummaryWriter
             self.writer = SummaryWriter(str(self.run_dir))
-        logger.info('Model: %s', model_profile.describe(self.net, self.data_shape))
-        logger.info('%d process(es), train batch %d per process = global batch %d',
-                    self.world_size, self.train_loader.batch_sampler.batch_size,
-                    self.world_size * self.train_loader.batch_sampler.batch_size)
+        logger.info('%d process(es), train batch %d per process = global batch %d; %d loader '
+                    'worker(s) per process; %s', self.world_size,
+                    self.train_loader.batch_sampler.batch_size,
+                    self.world_size * self.train_loader.batch_sampler.batch_size,
+                    self.train_loader.num_workers, self._precision())
         max_epoch = self.schedule.max_epoch
         logger.info('Training %s on %s: %d train / %d eval samples, %d epochs from epoch %d',
                     self.cfg['model_type'], self.cfg['dataset'], len(feeders['train']),
@@ -197,17 +213,38 @@ class Processor:
         if self.writer is not None:
             self.writer.close()
 
-    def _amp_scaler(self):
-        if not self.args.amp:
+    def _amp_level(self):
+        """The config's amp_level (O1 or O2; --amp sets it) on a GPU; None (float32) when it is
+        empty, and on the CPU, which trains in float32."""
+        level = self.cfg.get('amp_level')
+        if level is None:
             return None
-        if not self.device.startswith('gpu'):
-            logger.info('--amp is only used on GPU; training in float32 on the CPU')
-            return None
-        return paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15)
+        if level not in AMP_LEVELS:
+            raise ConfigError(f'amp_level {level!r}: give O1 or O2 (mixed precision on GPU), or '
+                              f'leave it empty for float32')
+        return level if self.device.startswith('gpu') else None
+
+    def _precision(self):
+        """What training computes in, for the log."""
+        if self.amp_level:
+            return f'mixed precision {self.amp_level}'
+        if self.cfg.get('amp_level'):
+            return f'float32 (amp_level {self.cfg["amp_level"]}, --amp, is used on GPU only)'
+        return 'float32'
+
+    def _decorate_for_amp(self):
+        """O2 keeps the weights in float16, with float32 master copies in the optimizer and
+        float32 state dicts (checkpoints), as PaddleClas and PaddleVideo decorate; O1 changes
+        nothing here. After the float32 states are loaded: set_value refuses a float32 state
+        for a float16 weight."""
+        if self.amp_level:
+            self.net, self.optimizer = paddle.amp.decorate(
+                models=self.net, optimizers=self.optimizer, level=self.amp_level,
+                save_dtype='float32')
 
     def _forward_loss(self, data, label):
         amp = self.scaler is not None
-        with paddle.amp.auto_cast(enable=amp, level=self.cfg.get('amp_level', 'O1')):
+        with paddle.amp.auto_cast(enable=amp, level=self.amp_level or 'O1'):
             logits, _ = self.model(data)
             loss = F.cross_entropy(logits.astype('float32'), label)
         return logits, loss

@@ -148,14 +148,25 @@ def test_evaluate_scores_every_sample_and_names_bad_checkpoints(tmp_path, data_r
     assert len(wrong.stderr.strip().splitlines()) == 1
 
 
-def test_cpu_fallback_notices_for_gpus_and_amp(tmp_path, data_root):
+def test_cpu_fallback_warns_for_gpus_and_records_amp(tmp_path, data_root):
+    """-g without CUDA: one warning line on stderr, and in the log; --amp O2 trains in float32
+    on the CPU, and the run's config.yaml records amp_level O2."""
     if paddle.device.is_compiled_with_cuda():
         pytest.skip('this Paddle build has CUDA')
     work_dir = tmp_path / 'work'
     config = write_config(tmp_path, data_root, work_dir, epochs=1)
-    result = run_main('-c', str(config), '-g', '0', '--amp')
-    assert result.returncode == 0 and 'running on the CPU' in result.stdout
-    assert '--amp is only used on GPU' in result.stdout
+    result = run_main('-c', str(config), '-g', '0', '--amp', 'O2')
+    assert result.returncode == 0, result.stderr[-2000:]
+    warning = ('GPUs [0] were asked for (-g, gpus), but this Paddle build has no CUDA '
+               '(install paddlepaddle-gpu: README, Set-up): running on the CPU')
+    assert [line for line in result.stderr.splitlines() if warning in line] == \
+        [f'warning: {warning}']
+    run_dir = next(work_dir.glob('*/*/'))
+    log = (run_dir / 'log.txt').read_text()
+    assert warning in log
+    assert '1 loader worker(s) per process; float32 (amp_level O2, --amp, is used on GPU only)' \
+        in log
+    assert yaml.safe_load((run_dir / 'config.yaml').read_text())['amp_level'] == 'O2'
 
 
 # ---------------------------------------------------------------- fine-tuning on other classes

@@ -102,5 +102,14 @@ def glibc_reads_huge_page_tunable():
 
 def gpu_available():
     """Whether this Paddle build has CUDA and sees a device (imports paddle)."""
+    return gpu_missing_reason() is None
+
+
+def gpu_missing_reason():
+    """Why no GPU can be used here, in words, or None when one can (imports paddle)."""
     import paddle
-    return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if not paddle.device.is_compiled_with_cuda():
+        return 'this Paddle build has no CUDA (install paddlepaddle-gpu: README, Set-up)'
+    if paddle.device.cuda.device_count() == 0:
+        return 'this Paddle build has CUDA but sees no GPU (check the driver and CUDA_VISIBLE_DEVICES)'
+    return None

@@ -23,14 +23,23 @@ def configure_threads(cpu_threads):
         return os.cpu_count() or 1
 
 
-def make_runner(args, params_file, cpu_threads):
-    """ONNX Runtime for a .onnx model file, Paddle Inference for the others."""
+def make_runner(args, params_file, cpu_threads, input_shape=None):
+    """ONNX Runtime for a .onnx model file, Paddle Inference for the others; input_shape (the
+    .yml's, batch axis free) gives TensorRT its batch range."""
     if is_onnx(args.model_file):
         from .onnx_runtime import OnnxRunner
-        return OnnxRunner(args, args.model_file, cpu_threads)
+        return OnnxRunner(args, args.model_file, cpu_threads, input_shape)
     from .paddle_inference import Runner, inference_config
-    return Runner(inference_config(args, args.model_file, params_file, cpu_threads),
+    return Runner(inference_config(args, args.model_file, params_file, cpu_threads,
+                                   input_shape),
                   args.model_file, describe_paddle(args, cpu_threads))
+
+
+def batch_shape_range(input_shape, batch_size):
+    """TensorRT's (min, opt, max) input shapes: the free batch axis of the exported input_shape
+    from 1 to --batch-size, tuned for full batches; the other axes as exported."""
+    sample = [int(size) for size in input_shape[1:]]
+    return [1] + sample, [batch_size] + sample, [batch_size] + sample
 
 
 def describe_paddle(args, cpu_threads):

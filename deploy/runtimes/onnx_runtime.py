@@ -3,6 +3,7 @@ where the installed runtime has them."""
 import numpy as np
 
 from ..messages import InferError, notice, one_line
+from . import batch_shape_range
 
 
 class OnnxRunner:
@@ -10,7 +11,7 @@ class OnnxRunner:
     GPU the CUDA provider (TensorRT's first with --use_tensorrt), where the installed runtime
     has them; on the CPU cpu_threads threads, as Paddle Inference is given."""
 
-    def __init__(self, args, model_file, cpu_threads):
+    def __init__(self, args, model_file, cpu_threads, input_shape=None):
         try:
             import onnxruntime
         except ImportError:
@@ -20,7 +21,7 @@ class OnnxRunner:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = cpu_threads
         options.log_severity_level = 3
-        providers = self.providers(args, onnxruntime.get_available_providers())
+        providers = self.providers(args, onnxruntime.get_available_providers(), input_shape)
         try:
             self.session = onnxruntime.InferenceSession(str(model_file), options,
                                                         providers=providers)
@@ -34,7 +35,9 @@ class OnnxRunner:
         self.cpu_threads = cpu_threads
 
     @staticmethod
-    def providers(args, available):
+    def providers(args, available, input_shape=None):
+        """The execution providers to ask for, best first; TensorRT's with the batch axis'
+        range as its profile (trt_profile_*_shapes, 'data:1x3x6x288x25x2')."""
         wanted = ['CPUExecutionProvider']
         if args.use_gpu:
             wanted.insert(0, 'CUDAExecutionProvider')
@@ -46,7 +49,14 @@ class OnnxRunner:
                    f'{", ".join(p for p in wanted if p in available)}')
         elif args.use_tensorrt and not args.use_gpu:
             notice('--use_tensorrt needs --use-gpu; running on the CPU')
-        return [p for p in wanted if p in available]
+        providers = [p for p in wanted if p in available]
+        if providers[0] == 'TensorrtExecutionProvider' and input_shape is not None:
+            shapes = ['data:' + 'x'.join(map(str, shape))
+                      for shape in batch_shape_range(input_shape, args.batch_size)]
+            providers[0] = (providers[0], dict(zip(
+                ('trt_profile_min_shapes', 'trt_profile_opt_shapes', 'trt_profile_max_shapes'),
+                shapes)))
+        return providers
 
     def describe(self):
         return f'ONNX Runtime, {self.provider}, {self.cpu_threads} CPU threads'

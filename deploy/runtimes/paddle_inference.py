@@ -8,6 +8,7 @@ import numpy as np
 from utils.native_output import descriptor_redirected
 from utils.runtime import gpu_available, import_paddle
 from ..messages import InferError, notice, one_line
+from . import batch_shape_range
 
 
 def precision_type(name):
@@ -16,13 +17,16 @@ def precision_type(name):
             'int8': PrecisionType.Int8}[name]
 
 
-def configure_gpu(config, args):
+def configure_gpu(config, args, input_shape=None):
     config.enable_use_gpu(args.gpu_mem, 0)
     if args.use_tensorrt:
         config.enable_tensorrt_engine(
             workspace_size=1 << 30, max_batch_size=args.batch_size, min_subgraph_size=3,
             precision_mode=precision_type(args.precision), use_static=False,
             use_calib_mode=args.precision == 'int8')
+        if input_shape is not None:   # the batch axis is free (-1): TensorRT needs its range
+            low, best, high = batch_shape_range(input_shape, args.batch_size)
+            config.set_trt_dynamic_shape_info({'data': low}, {'data': high}, {'data': best})
     elif args.precision != 'fp32':
         notice(f'--precision {args.precision} needs --use_tensorrt; running fp32')
 
@@ -41,7 +45,7 @@ def configure_cpu(config, args, cpu_threads):
         notice(f'--precision {args.precision} needs TensorRT on a GPU; running fp32 on the CPU')
 
 
-def inference_config(args, model_file, params_file, cpu_threads):
+def inference_config(args, model_file, params_file, cpu_threads, input_shape=None):
     import_paddle()
     from paddle.inference import Config
     config = Config(str(model_file), str(params_file))
@@ -49,7 +53,7 @@ def inference_config(args, model_file, params_file, cpu_threads):
     if args.use_gpu and not use_gpu:
         notice('--use-gpu was given, but this Paddle build has no CUDA device: running on the CPU')
     if use_gpu:
-        configure_gpu(config, args)
+        configure_gpu(config, args, input_shape)
     else:
         configure_cpu(config, args, cpu_threads)
     config.switch_ir_optim(args.ir_optim)
