@@ -1,7 +1,6 @@
 """One engine for the run modes: train (with exact resume), evaluate, export, visualise."""
 import copy
 import logging
-import random
 import sys
 import time
 from pathlib import Path
@@ -20,48 +19,12 @@ from utils.files import atomic_save, save_json, save_pickle
 from utils.logs import setup_logging
 from model.checkpoint import (load_checkpoint, load_model_state, load_run_checkpoint,
                               model_state_of, record_of)
-from utils import runs
-from utils.runtime import gpu_available, gpu_missing_reason
+from utils import ranks, runs
+from utils.runtime import select_device
+from utils.seeding import restore_rng_states, rng_states, seed_everything
 
 logger = logging.getLogger(__name__)
 AMP_LEVELS = ('O1', 'O2')
-
-
-def select_device(gpus, distributed=False):
-    """GPU when asked for and available (under the launcher: this process's GPU); otherwise the
-    CPU. Returns (device, warning): why GPUs that were asked for are not used, else None."""
-    missing = gpu_missing_reason() if gpus else None
-    if gpus and missing is None:
-        device_id = paddle.distributed.ParallelEnv().device_id if distributed else gpus[0]
-        device, warning = f'gpu:{device_id}', None
-    else:
-        device = 'cpu'
-        warning = (f'GPUs {gpus} were asked for (-g, gpus), but {missing}: running on the CPU'
-                   if gpus else None)
-    paddle.set_device(device)
-    return device, warning
-
-
-def seed_everything(seed):
-    paddle.seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
-
-
-def rng_states():
-    states = {'python': random.getstate(), 'numpy': np.random.get_state(),
-              'paddle': paddle.get_rng_state()}
-    if gpu_available():
-        states['cuda'] = paddle.get_cuda_rng_state()
-    return states
-
-
-def restore_rng_states(states):
-    random.setstate(states['python'])
-    np.random.set_state(states['numpy'])
-    paddle.set_rng_state(states['paddle'])
-    if 'cuda' in states and gpu_available():
-        paddle.set_cuda_rng_state(states['cuda'])
 
 
 class Processor:
@@ -202,11 +165,11 @@ class Processor:
                     len(feeders['eval']), max_epoch, start_epoch + 1)
         for epoch in range(start_epoch + 1, max_epoch + 1):
             self._train_epoch(epoch, max_epoch)
-            self._average_buffers()
+            ranks.average_buffers(self.net, self.world_size)
             if self.schedule.eval_now(epoch):
                 self._evaluate_and_record(epoch)
             self._save_checkpoint(epoch)
-        self._check_ranks_agree()
+        ranks.check_ranks_agree(self.net, self.world_size)
         logger.info('Finished training. Best top-1 %.2f%% (epoch %d); best model: %s',
                     100 * self.best_state['acc_top1'], self.best_state['epoch'],
                     self.run_dir / 'best.pdparams')
@@ -277,42 +240,12 @@ class Processor:
                 global_step = (epoch - 1) * len(self.train_loader) + step
                 self.writer.add_scalar('train_loss', loss_value, global_step)
                 self.writer.add_scalar('learning_rate', lr, global_step)
-        correct, seen = self._sum_over_ranks(correct, seen)
+        correct, seen = ranks.sum_over_ranks(self.world_size, correct, seen)
         accuracy = correct / max(seen, 1)
         logger.info('Epoch: %d/%d, Training accuracy: %d/%d(%.2f%%), Training time: %.2fs',
                     epoch, max_epoch, correct, seen, 100 * accuracy, time.time() - start)
         if self.writer is not None:
             self.writer.add_scalar('train_acc', accuracy, epoch)
-
-    def _sum_over_ranks(self, *counts):
-        if self.world_size == 1:
-            return counts
-        total = paddle.to_tensor(list(counts), dtype='int64')
-        paddle.distributed.all_reduce(total)
-        return tuple(int(v) for v in total.numpy())
-
-    def _average_buffers(self):
-        """BatchNorm statistics (non-trainable parameters in Paddle) are per process; average
-        them so every rank evaluates and saves the same model."""
-        if self.world_size == 1:
-            return
-        frozen = [p for p in self.net.parameters() if p.stop_gradient] + self.net.buffers()
-        for buffer in frozen:
-            if buffer.dtype in (paddle.float32, paddle.float64):
-                paddle.distributed.all_reduce(buffer)
-                buffer.set_value(buffer / self.world_size)
-
-    def _check_ranks_agree(self):
-        """Data parallelism must leave identical parameters on every process."""
-        if self.world_size == 1:
-            return
-        sums = paddle.to_tensor([float(p.astype('float64').sum()) for p in self.net.parameters()])
-        gathered = []
-        paddle.distributed.all_gather(gathered, sums)
-        spread = max(float((g - gathered[0]).abs().max()) for g in gathered)
-        if spread != 0:
-            raise RuntimeError(f'parameters differ between processes (max {spread:.3e})')
-        logger.info('Parameters are identical on all %d processes', self.world_size)
 
     def _evaluate_and_record(self, epoch):
         results, _ = self.run_evaluation(epoch)
@@ -394,18 +327,6 @@ class Processor:
                     scores[name], labels[name] = row.astype(np.float32), int(y)
         return scores, labels
 
-    def _gather(self, scores, labels):
-        """Every rank's predictions on every rank; each sample counted once."""
-        if self.world_size == 1:
-            return scores, labels
-        gathered = []
-        paddle.distributed.all_gather_object(gathered, (scores, labels))
-        all_scores, all_labels = {}, {}
-        for rank_scores, rank_labels in gathered:
-            all_scores.update(rank_scores)
-            all_labels.update(rank_labels)
-        return all_scores, all_labels
-
     def run_evaluation(self, epoch, net=None):
         """Score every eval sample once with net (default: the eval model of the current
         weights); log and (rank 0) write eval_results.json and eval_scores.pkl in the run folder.
@@ -413,7 +334,8 @@ class Processor:
         (sample name -> logits)."""
         start = time.time()
         net = net or self.eval_model()
-        scores, labels = self._gather(*self._predict(self.eval_loader, net))
+        scores, labels = ranks.gather_predictions(self.world_size,
+                                                  *self._predict(self.eval_loader, net))
         elapsed = time.time() - start
         results = self._record(scores, labels, epoch)
         logger.info('Evaluating time: %.2fs, Speed: %.2f sequences/(second*device)', elapsed,

@@ -113,3 +113,19 @@ def gpu_missing_reason():
     if paddle.device.cuda.device_count() == 0:
         return 'this Paddle build has CUDA but sees no GPU (check the driver and CUDA_VISIBLE_DEVICES)'
     return None
+
+
+def select_device(gpus, distributed=False):
+    """GPU when asked for and available (under the launcher: this process's GPU); otherwise the
+    CPU. Returns (device, warning): why GPUs that were asked for are not used, else None."""
+    import paddle
+    missing = gpu_missing_reason() if gpus else None
+    if gpus and missing is None:
+        device_id = paddle.distributed.ParallelEnv().device_id if distributed else gpus[0]
+        device, warning = f'gpu:{device_id}', None
+    else:
+        device = 'cpu'
+        warning = (f'GPUs {gpus} were asked for (-g, gpus), but {missing}: running on the CPU'
+                   if gpus else None)
+    paddle.set_device(device)
+    return device, warning
