@@ -81,7 +81,7 @@ def train_demo(check, folder, name, amp_args, precision):
     if not check.expect(result.returncode == 0, what, last_line(result)):
         return None
     log = result.stdout
-    on_gpu = 'device gpu:0' in log and precision in log
+    on_gpu = 'Devices gpu:0 ' in log and precision in log   # the run record's line
     check.expect(on_gpu, f'{what}: the log says gpu:0 and {precision}',
                  'it does not (see ' + str(work_dir) + ')')
     return next(work_dir.glob('*/*/'), None) if on_gpu else None
