@@ -48,7 +48,7 @@ from deploy.runtimes import make_runner  # noqa: E402
 from exporter.program import saved_model_file  # noqa: E402
 from benchmark_basics import FORWARD_GFLOP, gemm_gflops, one_thread_gemm_gflops, \
     timed  # noqa: E402
-from commands import run_main, run_python  # noqa: E402
+from helpers import run_main, run_python  # noqa: E402
 
 
 def parse_args():

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 from benchmark_basics import BATCH, FORWARD_GFLOP, FRAMES, TRAIN_GFLOP, timed  # noqa: E402
-from commands import run_python  # noqa: E402
+from helpers import run_python  # noqa: E402
 
 ORIGINAL_ENVIRONMENT = dict(os.environ)   # before paddle's import changes the thread settings
 CONFIG = '2001'

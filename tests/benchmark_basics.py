@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from commands import run_python
+from helpers import run_python
 
 BATCH, FRAMES = 16, 288
 # B0's FLOPs per sample at 288 frames (a multiply-add counts 2): forward, forward + backward.

@@ -23,12 +23,3 @@ def write_generated_split(folder, phase, labels, frames=300, seed=0):
         pickle.dump((names, list(labels), [frames] * n), f)
     return data
 
-
-def tiny_config(cfg, root, work_dir, num_frame=16, epochs=2, batch=4):
-    """Shrink an official config to a seconds-long CPU run on data under `root`."""
-    ntu = cfg['dataset_args']['ntu']
-    ntu.update(root_folder=str(root), num_frame=num_frame, train_batch_size=batch,
-               eval_batch_size=batch)
-    cfg['scheduler_args']['cosine'].update(max_epoch=epochs, warm_up=min(1, epochs - 1))
-    cfg.update(work_dir=str(work_dir), gpus=[], no_progress_bar=True)
-    return cfg

@@ -57,10 +57,7 @@ def annotation_3d(name, label, persons=1, frames=10, joints=25, seed=0):
 def pose_config(root, ann_file, layout='coco', keypoint_dim=2, num_class=10, max_frame=300,
                 train_split='train', eval_split='val', **extra):
     """A config dict -gd can run on: the demo 1002's, pointed at the given file."""
-    from utils.config import load_config
-    cfg = load_config('1002')
-    args = cfg['dataset_args']['pose']
-    args.update(root_folder=str(root), ann_file=str(ann_file), layout=layout,
-                keypoint_dim=keypoint_dim, num_class=num_class, max_frame=max_frame,
-                train_split=train_split, eval_split=eval_split, synthetic=None, **extra)
-    return cfg
+    from helpers import config_of
+    return config_of('1002', root_folder=str(root), ann_file=str(ann_file), layout=layout,
+                     keypoint_dim=keypoint_dim, num_class=num_class, max_frame=max_frame,
+                     train_split=train_split, eval_split=eval_split, synthetic=None, **extra)

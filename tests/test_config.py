@@ -2,7 +2,7 @@
 import pytest
 import yaml
 
-from commands import run_main
+from helpers import run_main
 from utils.config import REPO_DIR, apply_overrides, load_config
 from utils.errors import ConfigError
 from main import build_parser, resolve_config

@@ -3,15 +3,12 @@ import json
 
 import numpy as np
 
-from commands import run_main
+from helpers import demo_args, run_main, set_args
 
 
 def test_demo_reaches_80_percent(tmp_path):
     work_dir = tmp_path / 'work'
-    result = run_main('-c', '1001', '-np', '--set', f'work_dir={work_dir}',
-                      '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
-                      '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
-                      timeout=900)
+    result = run_main(*demo_args(tmp_path, work_dir), timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list((tmp_path / 'skeletons').glob('*.skeleton'))) == 240     # generated
     assert (tmp_path / 'npy' / 'original' / 'ntu-xsub' / 'eval_data.npy').is_file()
@@ -28,9 +25,9 @@ def test_pose_demo_reaches_80_percent(tmp_path):
     """-c 1002: synthetic 2D COCO-17 annotations are written, converted, trained and evaluated."""
     work_dir = tmp_path / 'work'
     ann_file = tmp_path / 'poses' / 'synthetic_2d.pkl'
-    result = run_main('-c', '1002', '-np', '--set', f'work_dir={work_dir}',
-                      '--set', f'dataset_args.pose.root_folder={tmp_path / "npy"}',
-                      '--set', f'dataset_args.pose.ann_file={ann_file}', timeout=900)
+    sets = set_args(f'work_dir={work_dir}', f'dataset_args.pose.root_folder={tmp_path / "npy"}',
+                    f'dataset_args.pose.ann_file={ann_file}')
+    result = run_main('-c', '1002', '-np', *sets, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert ann_file.is_file()
     data = tmp_path / 'npy' / 'original' / 'pose-demo' / 'eval_data.npy'

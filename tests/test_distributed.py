@@ -6,7 +6,7 @@ import numpy as np
 import paddle
 import yaml
 
-from commands import kill_once_written, run_python
+from helpers import kill_once_written, run_python
 
 
 DEMO_FOLDER = '1001_EfficientGCN-B0_ntu-xsub'   # the demo's runs and resumable checkpoint
@@ -80,7 +80,7 @@ def test_main_starts_two_cpu_processes_that_split_the_global_batch(tmp_path):
     """--nproc 2 (as -g 0 1 on two GPUs): main.py starts the processes on Paddle's launcher
     itself; a global batch of 16 is 8 per process, every eval sample is scored once and the
     processes end with identical parameters."""
-    from commands import run_main
+    from helpers import run_main
     work_dir = tmp_path / 'work'
     result = run_main(*demo_arguments(tmp_path, work_dir, '--nproc', '2',
                                       '--set', 'dataset_args.ntu.train_batch_size=16'))
@@ -95,7 +95,7 @@ def test_main_starts_two_cpu_processes_that_split_the_global_batch(tmp_path):
 
 
 def test_a_global_batch_the_processes_cannot_split_is_a_one_line_error(tmp_path):
-    from commands import run_main
+    from helpers import run_main
     result = run_main(*demo_arguments(tmp_path, tmp_path / 'work', '--nproc', '2',
                                       '--set', 'dataset_args.ntu.train_batch_size=15'))
     assert result.returncode == 1 and 'Traceback' not in result.stderr

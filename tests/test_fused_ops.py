@@ -212,7 +212,7 @@ def test_kernels_build_into_the_cache_and_can_be_switched_off(tmp_path):
     EFFICIENTGCN_NO_C=1 not used: the backend is not installed and the plain model runs."""
     import os
 
-    from commands import run_python
+    from helpers import run_python
     check = ('import paddle; from model import cpu_backend; from initializer import build_model; '
              'from utils.config import load_config; cfg = load_config("1001"); '
              'cfg["dataset_args"]["ntu"]["num_frame"] = 8; net = build_model(cfg)[0]; '

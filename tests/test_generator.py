@@ -14,7 +14,7 @@ import pytest
 import generation.arrays
 import generation.ntu_files
 import generator
-from commands import run_python
+from helpers import config_of, run_python
 from utils.errors import UserError
 from generator import GenerateError, generate
 from memory_probe import run_watching_memory
@@ -37,10 +37,12 @@ LENGTHS = {'S001C001P001R001A001': 103, 'S001C001P001R001A011': 82, 'S001C001P00
 
 
 def config(root, folder, dataset='ntu-xsub', transform=False, **extra):
-    ntu = dict(root_folder=str(root), ntu60_path=str(folder), ntu120_path=None,
-               transform=transform, num_workers=2)
-    ntu.update(extra)
-    return {'dataset': dataset, 'dataset_args': {'ntu': ntu}}
+    """Config 2001's settings for `dataset`, generating from `folder` into `root`."""
+    entries = dict(root_folder=str(root), ntu60_path=str(folder), ntu120_path=None,
+                   transform=transform, num_workers=2)
+    cfg = config_of('2001', **{**entries, **extra})
+    cfg['dataset'] = dataset   # after: an unknown one is what some tests give
+    return cfg
 
 
 def outputs(root, dataset, transform=False):

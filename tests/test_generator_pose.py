@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from commands import run_main
-from utils.config import load_config
+from helpers import config_of, run_main
 from generator import GenerateError, generate
 from pose_files import (annotation_2d, annotation_3d, pose_config, write_ntu_annotations,
                         write_pickle)
@@ -24,11 +23,9 @@ def skipped_lines(root, dataset):
 def test_real_files_as_annotations_give_the_arrays_of_the_skeleton_files(
         tmp_path, real_skeleton_dir, ntu_config, pose_config_id):
     ann_file = write_ntu_annotations(real_skeleton_dir.glob('*.skeleton'), tmp_path / 'ntu.pkl')
-    ntu = load_config(ntu_config)
-    ntu['dataset_args']['ntu'].update(root_folder=str(tmp_path / 'ntu'),
-                                      ntu60_path=str(real_skeleton_dir))
-    pose = load_config(pose_config_id)
-    pose['dataset_args']['pose'].update(root_folder=str(tmp_path / 'pose'), ann_file=str(ann_file))
+    ntu = config_of(ntu_config, root_folder=str(tmp_path / 'ntu'),
+                    ntu60_path=str(real_skeleton_dir))
+    pose = config_of(pose_config_id, root_folder=str(tmp_path / 'pose'), ann_file=str(ann_file))
     generate(ntu, progress=False)
     summary = generate(pose, progress=False)
     transform = ntu_config == '2002'

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from commands import run_python
+from helpers import run_python
 from utils.runtime import glibc_reads_huge_page_tunable
 
 REPO = Path(__file__).resolve().parents[1]

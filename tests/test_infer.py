@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import initializer
-from commands import run_main, run_python
+from helpers import run_main, run_python
 from utils.config import apply_overrides, load_config
 from dataset.inputs import build_inputs
 from exporter.program import saved_model_file

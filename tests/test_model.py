@@ -3,6 +3,7 @@ import paddle
 import pytest
 
 import model
+from helpers import config_of
 from utils.config import load_config
 from initializer import build_model
 from model.nets import EfficientGCN
@@ -11,12 +12,6 @@ ALL_CONFIGS = list(range(2001, 2025))
 # (config, trainable parameters without edge masks, in millions, 60 classes): the paper's table
 OFFICIAL_SIZES = [(2001, 0.286), (2005, 0.514), (2009, 1.099),
                   (2013, 0.325), (2017, 0.794), (2021, 2.035)]
-
-
-def small_config(config_id, num_frame=16):
-    cfg = load_config(str(config_id))
-    cfg['dataset_args']['ntu']['num_frame'] = num_frame
-    return cfg
 
 
 def trainable_size(net):
@@ -34,7 +29,7 @@ def test_rescale_block_b0_and_b4():
 
 @pytest.mark.parametrize('config_id', ALL_CONFIGS)
 def test_every_config_builds_and_runs_forward(config_id):
-    cfg = small_config(config_id)
+    cfg = config_of(config_id, num_frame=16)
     net, graph, data_shape, num_class = build_model(cfg)
     net.eval()
     x = paddle.randn([2] + data_shape)
@@ -48,13 +43,13 @@ def test_every_config_builds_and_runs_forward(config_id):
 
 @pytest.mark.parametrize('config_id,million', OFFICIAL_SIZES)
 def test_parameter_count_matches_paper(config_id, million):
-    net, *_ = build_model(small_config(config_id))
+    net, *_ = build_model(config_of(config_id, num_frame=16))
     assert round(trainable_size(net) / 1e6, 3) == million
 
 
 def test_classifier_and_conv_init_follow_official():
     paddle.seed(0)
-    net, *_ = build_model(small_config(2001))
+    net, *_ = build_model(config_of(2001, num_frame=16))
     fc = net.classifier.fc.weight.numpy()
     assert 0.0005 < fc.std() < 0.002 and np.all(net.classifier.fc.bias.numpy() == 0)
     gcn = net.input_branches[0].stem_scn.conv.gcn.weight.numpy()      # 192 x 6 x 1 x 1
@@ -67,7 +62,7 @@ def test_classifier_and_conv_init_follow_official():
 @pytest.mark.parametrize('att_type', ['stja', 'pa', 'ca', 'fa', 'ja'])
 def test_every_layer_and_attention_trains(layer_type, att_type):
     """One backward pass through every temporal layer and attention type (Paddle 3 autograd)."""
-    cfg = small_config(2013)
+    cfg = config_of(2013, num_frame=16)
     cfg['model_args'].update(layer_type=layer_type, att_type=att_type)
     net, *_ = build_model(cfg)
     x = paddle.randn([2, 3, 6, 16, 25, 2])
@@ -81,7 +76,7 @@ def test_every_layer_and_attention_trains(layer_type, att_type):
 
 @pytest.mark.parametrize('act_type', ['relu', 'relu6', 'hswish', 'swish'])
 def test_activations(act_type):
-    cfg = small_config(2001)
+    cfg = config_of(2001, num_frame=16)
     cfg['model_args']['act_type'] = act_type
     net, *_ = build_model(cfg)
     net.eval()
@@ -90,7 +85,7 @@ def test_activations(act_type):
 
 
 def test_edge_false_uses_plain_graph():
-    cfg = small_config(2001)
+    cfg = config_of(2001, num_frame=16)
     cfg['model_args']['edge'] = False
     net, *_ = build_model(cfg)
     assert not any(name.endswith('.edge') for name, _ in net.named_parameters())
@@ -98,7 +93,7 @@ def test_edge_false_uses_plain_graph():
 
 def test_unknown_names_are_clear_errors():
     for key, value in [('act_type', 'gelu'), ('att_type', 'xyz'), ('layer_type', 'LSTM')]:
-        cfg = small_config(2001)
+        cfg = config_of(2001, num_frame=16)
         cfg['model_args'][key] = value
         with pytest.raises(Exception, match=value):
             build_model(cfg)
@@ -107,7 +102,7 @@ def test_unknown_names_are_clear_errors():
 
 
 def test_model_class_is_exported():
-    net, *_ = build_model(small_config(2001))
+    net, *_ = build_model(config_of(2001, num_frame=16))
     assert isinstance(net, EfficientGCN)
 
 
@@ -173,7 +168,7 @@ def test_profile_is_the_papers_within_5_percent(config_id, paper_gmacs):
 
 
 def test_profile_flag_needs_no_data(tmp_path):
-    from commands import run_main
+    from helpers import run_main
     result = run_main('-c', '2001', '-pf', '--set', f'dataset_args.ntu.root_folder={tmp_path}')
     assert result.returncode == 0, result.stderr[-2000:]
     assert '0.286 M trainable parameters' in result.stdout

@@ -13,7 +13,7 @@ from utils.config import load_config
 from dataset.graphs import Graph
 from utils.errors import UserError
 from initializer import build_model
-from commands import run_python
+from helpers import run_python
 from model.checkpoint import (file_format, load_checkpoint, load_model_state, model_state_of,
                               record_of)
 

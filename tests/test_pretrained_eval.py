@@ -5,8 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-import generator
-from commands import run_main
+from helpers import run_main, set_args
 from utils.config import load_config
 
 # (config, checkpoint, eval samples in that benchmark's split, expected top-1 correct)
@@ -14,16 +13,12 @@ CASES = [('2001', 'xsub', 7, 6), ('2002', 'xview', 5, 5)]
 
 
 @pytest.mark.parametrize('config_id,checkpoint,num_eval,num_correct', CASES)
-def test_evaluate_published_checkpoint(tmp_path, real_skeleton_dir, pretrained_dir, config_id,
+def test_evaluate_published_checkpoint(tmp_path, real_arrays, pretrained_dir, config_id,
                                        checkpoint, num_eval, num_correct):
-    cfg = load_config(config_id)
-    cfg['dataset_args']['ntu'].update(root_folder=str(tmp_path / 'npy'),
-                                      ntu60_path=str(real_skeleton_dir))
-    generator.generate(cfg, progress=False)
     work_dir = tmp_path / 'work'
     result = run_main('-c', config_id, '-e', '-np', '-g',
                       '-pp', pretrained_dir / f'{checkpoint}.pdparams', '-w', work_dir,
-                      '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}')
+                      *set_args(f'dataset_args.ntu.root_folder={real_arrays(config_id)}'))
     assert result.returncode == 0, result.stderr[-3000:]
     assert f'Top-1 accuracy: {num_correct}/{num_eval}(' in result.stdout
     run_dir = next(work_dir.glob('*/*/'))
@@ -72,22 +67,20 @@ def test_backend_and_folded_model_give_the_plain_logits(real_skeleton_dir, pretr
 
 
 def test_xsub_logits_through_3001_are_those_through_2001(tmp_path, real_skeleton_dir,
-                                                         pretrained_dir):
+                                                         real_arrays, pretrained_dir):
     """The 12 real files written as a 3D annotation pickle and evaluated with config 3001 give
     the logits that config 2001 gives on the .skeleton files (1e-5)."""
     from pose_files import write_ntu_annotations
     ann_file = write_ntu_annotations(real_skeleton_dir.glob('*.skeleton'), tmp_path / 'ntu.pkl')
-    runs = {'2001': ['dataset_args.ntu.root_folder', tmp_path / 'ntu',
-                     'dataset_args.ntu.ntu60_path', real_skeleton_dir],
-            '3001': ['dataset_args.pose.root_folder', tmp_path / 'pose',
-                     'dataset_args.pose.ann_file', ann_file]}
+    sets = {'2001': set_args(f'dataset_args.ntu.root_folder={real_arrays("2001")}'),
+            '3001': set_args(f'dataset_args.pose.root_folder={tmp_path / "pose"}',
+                             f'dataset_args.pose.ann_file={ann_file}')}
+    assert run_main('-c', '3001', '-gd', '-np', *sets['3001']).returncode == 0
     scores = {}
-    for config_id, (root_key, root, source_key, source) in runs.items():
-        sets = ['--set', f'{root_key}={root}', '--set', f'{source_key}={source}']
-        assert run_main('-c', config_id, '-gd', '-np', *sets).returncode == 0
+    for config_id in ('2001', '3001'):
         work_dir = tmp_path / f'work{config_id}'
         result = run_main('-c', config_id, '-e', '-np', '-g', '-pp',
-                          pretrained_dir / 'xsub.pdparams', '-w', work_dir, *sets)
+                          pretrained_dir / 'xsub.pdparams', '-w', work_dir, *sets[config_id])
         assert result.returncode == 0, result.stderr[-3000:]
         assert 'Top-1 accuracy: 6/7(' in result.stdout
         with open(next(work_dir.glob('*/*/eval_scores.pkl')), 'rb') as f:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from commands import run_python
+from helpers import run_python
 from reader import native
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from commands import run_main, run_python
-from fake_data import tiny_config, write_generated_split
+from helpers import run_main, run_python, set_args, tiny_config
+from fake_data import write_generated_split
 from utils.errors import UserError
 
 FIXTURES = Path(__file__).resolve().parent / 'fixtures'
@@ -227,26 +227,20 @@ def test_a_misfit_checkpoint_names_what_it_is_and_the_configs_that_fit(tmp_path,
 
 
 def test_published_xsub_in_the_official_layout_evaluates_to_the_published_logits(
-        tmp_path, pretrained_dir, real_skeleton_dir):
+        tmp_path, pretrained_dir, real_arrays):
     """The published X-sub weights written as the official code writes them (torch.save; this
     test needs PyTorch to write the file, not to read it): -e on the 12 real files gives the
     logits of the published Paddle checkpoint within 1e-4."""
     pytest.importorskip('torch', reason='writing the official-layout file needs PyTorch')
-    import generator
     from model.checkpoint import load_checkpoint
-    from utils.config import load_config
     official = tmp_path / 'xsub.pth.tar'
     fixture.save_official(load_checkpoint(pretrained_dir / 'xsub.pdparams')['model'], official)
-    cfg = load_config('2001')
-    cfg['dataset_args']['ntu'].update(root_folder=str(tmp_path / 'npy'),
-                                      ntu60_path=str(real_skeleton_dir))
-    generator.generate(cfg, progress=False)
     scores = {}
     for name, checkpoint in (('official', official),
                              ('paddle', pretrained_dir / 'xsub.pdparams')):
         work = tmp_path / name
         result = run_main('-c', '2001', '-e', '-np', '-g', '-pp', checkpoint, '-w', work,
-                          '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}')
+                          *set_args(f'dataset_args.ntu.root_folder={real_arrays("2001")}'))
         assert result.returncode == 0, result.stderr[-3000:]
         assert 'Top-1 accuracy: 6/7(' in result.stdout
         with open(next(work.glob('*/*/eval_scores.pkl')), 'rb') as f:

@@ -10,8 +10,8 @@ import paddle
 import pytest
 import yaml
 
-from commands import kill_once_written, run_main
-from fake_data import tiny_config, write_generated_split
+from helpers import kill_once_written, run_main, tiny_config
+from fake_data import write_generated_split
 from initializer import build_model
 from model.checkpoint import load_checkpoint, record_of
 from utils.config import REPO_DIR, apply_overrides, load_config

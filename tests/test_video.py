@@ -1,7 +1,7 @@
 """Videos -> poses (reader/video): the NTU-25 mapping and COCO-17 annotation on the real clips in
 ../shared/video, scored by the published X-view checkpoint, and bad inputs.
 
-The clips' poses are extracted once per session (MediaPipe runs at about 20 frames/s here).
+The clips' poses are extracted once per session (conftest.clip_poses).
 Without the clips, or without MediaPipe and OpenCV (requirements-video.txt), those tests skip
 with a message; the mapping's own tests need neither.
 """
@@ -10,37 +10,14 @@ import pickle
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import DRINK_CLIP, HUG_CLIP, SHARED, need_clip, need_mediapipe
+from helpers import write_empty_room
 from reader import load_annotations, pose_sample, split_samples
 from reader.video import (COCO_FROM_MEDIAPIPE, KINECT_FROM_MEDIAPIPE, VideoError,
                           VideoSetupError, kinect_joints, video_annotation, video_poses)
 from reader.video import landmarks as video_landmarks
 
-VIDEO_DIR = SHARED / 'video'
-DRINK_CLIP = 'S001C001P001R001A001_rgb.avi'   # NTU: drink water, one person, Kinect's mirror
-HUG_CLIP = 'ntu_sample.avi'                   # pyskl's sample: two people hugging
 DRINK_WATER = 0
-
-
-def _need_mediapipe():
-    try:
-        video_landmarks.import_mediapipe()
-    except VideoSetupError as e:
-        pytest.skip(f'{e}')
-
-
-def _clip(name):
-    path = VIDEO_DIR / name
-    if not path.exists():
-        pytest.skip(f'{path} is absent: put the shared folder beside the repo to run this test')
-    return path
-
-
-@pytest.fixture(scope='session')
-def clip_poses():
-    """name -> VideoPoses of the shared clips, extracted once."""
-    _need_mediapipe()
-    return {name: video_poses(_clip(name)) for name in (DRINK_CLIP, HUG_CLIP)}
 
 
 def _skeleton_file_columns(path):
@@ -107,7 +84,7 @@ def test_the_bundle_feeds_the_models_as_the_packages_own_pipeline(clip_poses):
     import mediapipe as mp
 
     from reader.video import open_video
-    _, frames = open_video(_clip(DRINK_CLIP))
+    _, frames = open_video(need_clip(DRINK_CLIP))
     with mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1) as legacy:
         result = legacy.process(next(frames))
     frames.close()
@@ -208,14 +185,14 @@ def _one_line(error, path):
 
 
 def test_not_a_video_and_an_undecodable_file(tmp_path):
-    _need_mediapipe()
+    need_mediapipe()
     text_file = tmp_path / 'notes.avi'
     text_file.write_text('not a video\n')
     with pytest.raises(VideoError) as error:
         video_poses(text_file)
     assert 'cannot decode' in _one_line(error.value, text_file)
     truncated = tmp_path / 'truncated.avi'
-    truncated.write_bytes(_clip(DRINK_CLIP).read_bytes()[:4096])
+    truncated.write_bytes(need_clip(DRINK_CLIP).read_bytes()[:4096])
     with pytest.raises(VideoError) as error:
         video_poses(truncated)
     _one_line(error.value, truncated)
@@ -225,14 +202,8 @@ def test_not_a_video_and_an_undecodable_file(tmp_path):
 
 
 def test_a_video_without_a_person(tmp_path):
-    _need_mediapipe()
-    import cv2
-    path = tmp_path / 'empty_room.avi'
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10, (320, 240))
-    rng = np.random.RandomState(0)
-    for _ in range(8):
-        writer.write(rng.randint(90, 110, (240, 320, 3)).astype(np.uint8))
-    writer.release()
+    need_mediapipe()
+    path = write_empty_room(tmp_path / 'empty_room.avi')
     with pytest.raises(VideoError) as error:
         video_poses(path)
     assert 'no person found in any of its 8 frames' in _one_line(error.value, path)
@@ -246,7 +217,7 @@ def test_mediapipe_missing_or_with_a_protobuf_it_cannot_use(monkeypatch):
     assert 'pip install -r requirements-video.txt' in str(error.value)
     assert '\n' not in str(error.value)
     monkeypatch.undo()
-    _need_mediapipe()
+    need_mediapipe()
     from google import protobuf
     monkeypatch.setattr(protobuf, '__version__', '7.36.2')
     with pytest.raises(VideoSetupError, match='needs protobuf 4, found 7.36.2'):

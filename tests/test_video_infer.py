@@ -13,39 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from commands import run_main
-from conftest import SHARED
+from helpers import run_main, write_empty_room
+from conftest import DRINK_CLIP, HUG_CLIP
 from test_infer import SMALL, error_lines, export, export_pretrained, infer
 from utils.config import REPO_DIR, apply_overrides, load_config
 
-VIDEO_DIR = SHARED / 'video'
-DRINK_CLIP, HUG_CLIP = 'S001C001P001R001A001_rgb.avi', 'ntu_sample.avi'
 DRINK_WATER = 0
-
-
-@pytest.fixture(scope='module')
-def clips():
-    from reader.video import VideoSetupError, landmarks
-    try:
-        landmarks.import_mediapipe()
-    except VideoSetupError as e:
-        pytest.skip(str(e))
-    paths = {name: VIDEO_DIR / name for name in (DRINK_CLIP, HUG_CLIP)}
-    for path in paths.values():
-        if not path.exists():
-            pytest.skip(f'{path} is absent: put the shared folder beside the repo to run this test')
-    return paths
-
-
-def write_empty_room(path, frames=8):
-    """A video in which there is nobody: grey noise."""
-    import cv2
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), 10, (320, 240))
-    rng = np.random.RandomState(0)
-    for _ in range(frames):
-        writer.write(rng.randint(90, 110, (240, 320, 3)).astype(np.uint8))
-    writer.release()
-    return path
 
 
 def frame_count(path):
@@ -107,7 +80,8 @@ def small_model(pretrained_dir, tmp_path_factory):
     return export(link, '2001', SMALL), apply_overrides(load_config('2001'), SMALL)
 
 
-def test_windows_every_stride_frames_give_the_dygraph_logits(clips, small_model, tmp_path):
+def test_windows_every_stride_frames_give_the_dygraph_logits(clips, clip_poses, small_model,
+                                                             tmp_path):
     """A 32-frame model on the 103-frame clip, a window every 20 frames: windows 0-31, 20-51,
     40-71, 60-91 and the last 71-102 (so the clip's end is covered), each the dygraph model's
     logits on that window's sample; the summary is the class of highest mean probability."""
@@ -118,7 +92,7 @@ def test_windows_every_stride_frames_give_the_dygraph_logits(clips, small_model,
     from initializer import build_model
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of
     from reader import pose_sample
-    from reader.video import video_annotation, video_poses
+    from reader.video import video_annotation
     from utils import metrics
     model_file, cfg = small_model
     result = infer(model_file, '--video', clips[DRINK_CLIP], '--stride', '20', '--output',
@@ -133,7 +107,7 @@ def test_windows_every_stride_frames_give_the_dygraph_logits(clips, small_model,
     path = Path(model_file).with_suffix('.pdparams')
     load_model_state(net, model_state_of(load_checkpoint(path)), path)
     net.eval()
-    annotation = video_annotation(video_poses(clips[DRINK_CLIP]), 'ntu', 3)
+    annotation = video_annotation(clip_poses[DRINK_CLIP], 'ntu', 3)
     inputs = np.stack([
         build_inputs(pose_sample(window_annotation(annotation, start, end), 25, 3, 300)[0]
                      [:, :data_shape[2]], 'JVB', graph.connect_joint)

@@ -10,10 +10,10 @@ from PIL import Image
 
 import main
 import visualizer
-from commands import run_main
+from helpers import run_main, tiny_config
 from utils.config import load_config
 from dataset.ntu_feeder import NTU_Feeder
-from fake_data import tiny_config, write_generated_split
+from fake_data import write_generated_split
 from initializer import build_model
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
 from random_weights import randomise
