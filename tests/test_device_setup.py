@@ -10,11 +10,10 @@ import pytest
 
 import initializer
 import main
-from commands import run_python
+from helpers import run_python, tiny_config
 from deploy.runtimes import batch_shape_range
 from deploy.runtimes.onnx_runtime import OnnxRunner
 from deploy.runtimes.paddle_inference import configure_gpu
-from fake_data import tiny_config
 from random_weights import randomise
 from utils.config import load_config
 from utils.errors import ConfigError
