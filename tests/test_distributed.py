@@ -6,7 +6,7 @@ import numpy as np
 import paddle
 import yaml
 
-from helpers import kill_once_written, run_python
+from helpers import demo_args, kill_once_written, run_python
 
 
 DEMO_FOLDER = '1001_EfficientGCN-B0_ntu-xsub'   # the demo's runs and resumable checkpoint
@@ -15,15 +15,9 @@ DEMO_FOLDER = '1001_EfficientGCN-B0_ntu-xsub'   # the demo's runs and resumable 
 def launch_arguments(tmp_path, work_dir, log_dir, epochs, *extra):
     """python's arguments for the demo on two CPU processes, its synthetic data generated once
     under tmp_path."""
-    return [
-        '-m', 'paddle.distributed.launch', '--nproc_per_node', '2',
-        '--log_dir', str(log_dir), 'main.py', '-c', '1001', '-np',
-        '--set', f'work_dir={work_dir}',
-        '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
-        '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
-        '--set', f'scheduler_args.cosine.max_epoch={epochs}',
-        '--set', 'scheduler_args.cosine.warm_up=0', *extra,
-    ]
+    return ['-m', 'paddle.distributed.launch', '--nproc_per_node', '2', '--log_dir', str(log_dir),
+            'main.py', *demo_args(tmp_path, work_dir, f'scheduler_args.cosine.max_epoch={epochs}',
+                                  'scheduler_args.cosine.warm_up=0'), *extra]
 
 
 def test_two_process_training_on_cpu(tmp_path):
@@ -69,11 +63,8 @@ def test_two_process_run_killed_in_epoch_2_resumes_to_the_same_parameters(tmp_pa
 
 
 def demo_arguments(tmp_path, work_dir, *extra):
-    return ['-c', '1001', '-np', '--set', f'work_dir={work_dir}',
-            '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
-            '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
-            '--set', 'scheduler_args.cosine.max_epoch=1',
-            '--set', 'scheduler_args.cosine.warm_up=0', *extra]
+    return [*demo_args(tmp_path, work_dir, 'scheduler_args.cosine.max_epoch=1',
+                       'scheduler_args.cosine.warm_up=0'), *extra]
 
 
 def test_main_starts_two_cpu_processes_that_split_the_global_batch(tmp_path):

@@ -10,7 +10,7 @@ import paddle
 import pytest
 import yaml
 
-from helpers import kill_once_written, run_main, tiny_config
+from helpers import demo_args, kill_once_written, run_main, tiny_config
 from fake_data import write_generated_split
 from initializer import build_model
 from model.checkpoint import load_checkpoint, record_of
@@ -227,21 +227,18 @@ def test_fine_tuning_trains_and_evaluating_with_another_head_is_an_error(
     """main.py -c 1001 -pp: a log line names what was left out, and two training steps run;
     -e with the same checkpoint is one error line."""
     path, _ = checkpoint_of_120_classes
-    sets = [f'work_dir={tmp_path / "work"}', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
-            f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
-            'dataset_args.ntu.synthetic.actions=[1,2]',
-            'dataset_args.ntu.synthetic.samples_per_action=4',
-            'dataset_args.ntu.train_batch_size=2', 'scheduler_args.cosine.max_epoch=1',
-            'scheduler_args.cosine.warm_up=0']
-    args = [item for assignment in sets for item in ('--set', assignment)]
-    result = run_main('-c', '1001', '-np', '-pp', path, *args)
+    args = demo_args(tmp_path, tmp_path / 'work', 'dataset_args.ntu.synthetic.actions=[1,2]',
+                     'dataset_args.ntu.synthetic.samples_per_action=4',
+                     'dataset_args.ntu.train_batch_size=2', 'scheduler_args.cosine.max_epoch=1',
+                     'scheduler_args.cosine.warm_up=0')
+    result = run_main(*args, '-pp', path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f'Loaded {path} (its record: epoch 40, top-1 80.00%)' in result.stdout
     assert ("the checkpoint's classifier is for 120 classes, this config has 60: left out "
             'classifier.fc.weight [120, 128, 1, 1, 1] (model: [60, 128, 1, 1, 1]), '
             'classifier.fc.bias [120] (model: [60])') in result.stdout
     assert 'Epoch: 1/1, Batch: 2/2' in result.stdout, result.stdout[-3000:]
-    evaluate = run_main('-c', '1001', '-e', '-pp', path, *args)
+    evaluate = run_main(*args, '-e', '-pp', path)
     assert evaluate.returncode == 1 and 'Traceback' not in evaluate.stderr
     assert evaluate.stderr.strip().splitlines() == [
         f'error: checkpoint {path} does not fit this config\'s model: key classifier.fc.weight '
@@ -253,13 +250,10 @@ def test_fine_tuning_trains_and_evaluating_with_another_head_is_an_error(
 # ---------------------------------------------------------------- resume: never another experiment
 def demo_arguments(tmp_path, config, *extra):
     """config 1001 (or one over it), a one-epoch run on a few synthetic samples under tmp_path."""
-    return ['-c', config, '-np', '--set', f'work_dir={tmp_path / "work"}',
-            '--set', f'dataset_args.ntu.root_folder={tmp_path / "npy"}',
-            '--set', f'dataset_args.ntu.ntu60_path={tmp_path / "skeletons"}',
-            '--set', 'dataset_args.ntu.synthetic.samples_per_action=4',
-            '--set', 'dataset_args.ntu.num_frame=16',
-            '--set', 'scheduler_args.cosine.max_epoch=1',
-            '--set', 'scheduler_args.cosine.warm_up=0', *extra]
+    return [*demo_args(tmp_path, tmp_path / 'work',
+                       'dataset_args.ntu.synthetic.samples_per_action=4',
+                       'dataset_args.ntu.num_frame=16', 'scheduler_args.cosine.max_epoch=1',
+                       'scheduler_args.cosine.warm_up=0', config=config), *extra]
 
 
 def files_and_mtimes(folder):
