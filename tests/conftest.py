@@ -99,3 +99,10 @@ def real_arrays(real_skeleton_dir, tmp_path_factory):
             folders[config_id] = folder
         return folders[config_id]
     return generated
+
+
+@pytest.fixture(scope='session')
+def exported_xsub(pretrained_dir, tmp_path_factory):
+    """The published X-sub checkpoint exported once (config 2001) for every deployment test."""
+    from helpers import export_pretrained
+    return export_pretrained(pretrained_dir, tmp_path_factory.mktemp('xsub'), 'xsub', '2001')

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from utils.config import REPO_DIR, apply_overrides, load_config
 
@@ -82,3 +83,20 @@ def tiny_config(cfg, root, work_dir, num_frame=16, epochs=2, batch=4):
     cfg['scheduler_args']['cosine'].update(max_epoch=epochs, warm_up=min(1, epochs - 1))
     cfg.update(work_dir=str(work_dir), gpus=[], no_progress_bar=True)
     return cfg
+
+
+def export(checkpoint, config_id, overrides=()):
+    """main.py -ex; returns the exported Paddle model file written beside the checkpoint (the
+    .onnx, when written, beside it too)."""
+    from exporter.program import saved_model_file
+    sets = [arg for override in overrides for arg in ('--set', override)]
+    result = run_main('-c', config_id, '-ex', '-pp', checkpoint, '-g', *sets)
+    assert result.returncode == 0, result.stderr[-3000:]
+    stem = Path(checkpoint).with_suffix('')
+    return saved_model_file(stem)
+
+
+def export_pretrained(pretrained_dir, tmp_path, name, config_id):
+    link = tmp_path / f'{name}.pdparams'
+    link.symlink_to((pretrained_dir / f'{name}.pdparams').resolve())
+    return export(link, config_id)

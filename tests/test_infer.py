@@ -1,7 +1,7 @@
 """infer.py (Paddle Inference on an exported model) against the dygraph model.
 
 The published checkpoints on the 12 real skeleton files, a random small model of every temporal
-layer type, and the one-line errors. infer.py and the export run in subprocesses, as a user runs
+layer type, and the one-line errors (pose-annotation files: test_infer_pose.py). infer.py and the export run in subprocesses, as a user runs
 them; the shared folder is read-only, so checkpoints are exported through a symlink in tmp_path.
 """
 import json
@@ -14,10 +14,9 @@ import pytest
 import yaml
 
 import initializer
-from helpers import run_main, run_python
+from helpers import export, export_pretrained, run_python
 from utils.config import apply_overrides, load_config
 from dataset.inputs import build_inputs
-from exporter.program import saved_model_file
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
 from random_weights import randomise
 from reader import load_sample, parse_name, write_synthetic_dataset
@@ -26,16 +25,6 @@ SMALL = ['dataset_args.ntu.num_frame=32']   # a few-second model for round trips
 
 
 # ---------------------------------------------------------------- helpers
-def export(checkpoint, config_id, overrides=()):
-    """main.py -ex; returns the exported Paddle model file written beside the checkpoint (the
-    .onnx, when written, beside it too)."""
-    sets = [arg for override in overrides for arg in ('--set', override)]
-    result = run_main('-c', config_id, '-ex', '-pp', checkpoint, '-g', *sets)
-    assert result.returncode == 0, result.stderr[-3000:]
-    stem = Path(checkpoint).with_suffix('')
-    return saved_model_file(stem)
-
-
 def onnx_file_of(model_file):
     """The .onnx that -ex wrote beside a Paddle model file; skips where the ONNX packages are
     absent (requirements.txt installs them)."""
@@ -111,22 +100,11 @@ def write_data_file(folder, data, labels):
     return folder / 'eval_data.npy', folder / 'eval_label.pkl', names
 
 
-def export_pretrained(pretrained_dir, tmp_path, name, config_id):
-    link = tmp_path / f'{name}.pdparams'
-    link.symlink_to((pretrained_dir / f'{name}.pdparams').resolve())
-    return export(link, config_id)
-
-
 def true_labels(files):
     return [parse_name(f.name)['action'] - 1 for f in files]
 
 
 # ---------------------------------------------------------------- published checkpoints
-@pytest.fixture(scope='module')
-def exported_xsub(pretrained_dir, tmp_path_factory):
-    return export_pretrained(pretrained_dir, tmp_path_factory.mktemp('xsub'), 'xsub', '2001')
-
-
 @pytest.mark.parametrize('runtime', RUNTIMES)
 def test_xsub_on_real_skeletons_gives_the_dygraph_logits_at_batch_1_and_5(
         exported_xsub, pretrained_dir, real_skeleton_dir, tmp_path, runtime):
@@ -383,90 +361,3 @@ def test_export_without_the_onnx_packages_writes_the_paddle_files_and_says_what_
            'onnxruntime)' in result.stdout
     assert (tmp_path / 'small.pdiparams').is_file() and (tmp_path / 'small.yml').is_file()
     assert not (tmp_path / 'small.onnx').exists()
-
-
-# ---------------------------------------------------------------- pose-annotation files
-@pytest.mark.parametrize('config_id', ['2001', '3001'])
-def test_xsub_on_a_pose_file_gives_what_it_gives_on_the_skeleton_files(
-        exported_xsub, pretrained_dir, real_skeleton_dir, tmp_path, config_id):
-    """The 12 real files as a 3D annotation pickle (its xsub_val split, then every sample)
-    through the X-sub model exported with 2001 or 3001: the --skeleton logits, 1e-5."""
-    from pose_files import write_ntu_annotations
-    model_file = exported_xsub if config_id == '2001' else \
-        export_pretrained(pretrained_dir, tmp_path, 'xsub', config_id)
-    deploy = yaml.safe_load(model_file.with_suffix('.yml').read_text())
-    assert (deploy['layout'], deploy['keypoint_dim'], deploy['max_frame']) == ('ntu', 3, 300)
-    ann_file = write_ntu_annotations(real_skeleton_dir.glob('*.skeleton'), tmp_path / 'ntu.pkl')
-    names = sorted(f.name.split('.')[0] for f in real_skeleton_dir.glob('*.skeleton'))
-    runs = {'skeleton': ['--skeleton', real_skeleton_dir], 'pose': ['--pose_file', ann_file],
-            'split': ['--pose_file', ann_file, '--split', 'xsub_val']}
-    logits = {}
-    for run, args in runs.items():
-        output = tmp_path / f'{run}.json'
-        result = infer(model_file, *args, '--output', output)
-        assert result.returncode == 0, result.stderr
-        logits[run] = json.loads(output.read_text())
-    assert sorted(logits['pose']) == names and len(logits['split']) == 7
-    for run in ('pose', 'split'):
-        for name, entry in logits[run].items():
-            np.testing.assert_allclose(entry['logits'], logits['skeleton'][name]['logits'],
-                                       atol=1e-5, rtol=0)
-
-
-@pytest.fixture(scope='module')
-def small_2d_model(tmp_path_factory):
-    """A random B0 on the COCO-17 layout, exported with the 2D demo's config."""
-    folder = tmp_path_factory.mktemp('small_2d')
-    cfg = load_config('1002')
-    net, graph = random_checkpoint(cfg, folder / 'small2d.pdparams')
-    return export(folder / 'small2d.pdparams', '1002'), net, graph
-
-
-def test_a_2d_model_on_a_pose_file_reports_bad_samples_and_infers_the_others(
-        small_2d_model, tmp_path):
-    from pose_files import annotation_2d, annotation_3d, write_pickle
-    from reader import pose_sample
-    model_file, net, graph = small_2d_model
-    good = [annotation_2d(f'clip{i}', i, persons=1 + i % 3, frames=20 + i, seed=i)
-            for i in range(3)]
-    bad = annotation_2d('broken', 0) | {'img_shape': (0, 0)}
-    unlabelled = annotation_2d('unlabelled', 0) | {'label': None}
-    ann_file = write_pickle(tmp_path / 'poses.pkl', good + [bad, unlabelled])
-    output = tmp_path / 'out.json'
-    for runtime in RUNTIMES:
-        result = infer(model_file_for(runtime, model_file), '--pose_file', ann_file,
-                       '--output', output)
-        assert result.returncode == 0 and 'Traceback' not in result.stderr, result.stderr
-        errors = error_lines(result)
-        assert len(errors) == 1 and 'broken' in errors[0] and 'img_shape' in errors[0]
-        samples = [pose_sample(a, 17, 2, 32)[0] for a in good + [unlabelled]]
-        inputs = np.stack([build_inputs(s, 'JVB', graph.connect_joint, graph.center,
-                                        keypoint_dim=2) for s in samples])
-        names = ['clip0', 'clip1', 'clip2', 'unlabelled']
-        got, _ = logits_of(output, names)
-        np.testing.assert_allclose(got, dygraph_logits(net, inputs), atol=1e-4, rtol=1e-4)
-        assert 'Top-1 accuracy:' in result.stdout and '/3 (' in result.stdout   # 3 labelled
-    three_d = write_pickle(tmp_path / '3d.pkl', [annotation_3d('a', 0)])
-    assert_one_line_error(infer(model_file, '--pose_file', three_d), 'holds 3D keypoints',
-                          'takes 2D poses (coco layout)')
-    skeletons = write_synthetic_dataset(tmp_path / 'sk', actions=(1,), samples_per_action=1)
-    assert_one_line_error(infer(model_file, '--skeleton', *skeletons), 'coco layout',
-                          '--pose_file')
-    assert_one_line_error(infer(model_file, '--pose_file', ann_file, '--split', 'val'),
-                          'poses.pkl holds a list of annotations without splits')
-
-
-def test_a_2d_export_from_before_scores_were_confidences_is_a_one_line_error(small_2d_model,
-                                                                            tmp_path):
-    """Its model took the score as a coordinate: today's 2D inputs would be silently wrong."""
-    from pose_files import annotation_2d, write_pickle
-    model_file = small_2d_model[0]
-    deploy = yaml.safe_load(model_file.with_suffix('.yml').read_text())
-    assert deploy['keypoint_dim'] == 2 and deploy.pop('score_channel') == 'confidence'
-    old = tmp_path / 'old2d.json'
-    old.write_bytes(model_file.read_bytes())
-    (tmp_path / 'old2d.yml').write_text(yaml.safe_dump(deploy))
-    ann_file = write_pickle(tmp_path / 'poses.pkl', [annotation_2d('clip', 0)])
-    assert_one_line_error(infer(old, '--params_file', model_file.with_suffix('.pdiparams'),
-                                '--pose_file', ann_file),
-                          'old2d.yml', 'score as a coordinate', 'export it')
