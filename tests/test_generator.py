@@ -13,7 +13,6 @@ import pytest
 
 import generation.arrays
 import generation.ntu_files
-import generator
 from helpers import config_of, run_python
 from utils.errors import UserError
 from generator import GenerateError, generate
