@@ -9,7 +9,6 @@ fork, so that they share it; they also keep freed memory for reuse, since each f
 would otherwise be page-faulted in afresh.
 """
 import logging
-import multiprocessing
 import os
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from utils.runtime import keep_freed_memory
 from .arrays import (PHASES, GenerateError, KeptRows, output_folder, remove_old_outputs, skip,
                      split_array, write_at, write_skipped)
 from .synthetic import write_synthetic
+from .workers import available_cores, worker_pool
 
 logger = logging.getLogger(__name__)
 
@@ -161,14 +161,11 @@ def _assign_splits(folders, ignored_names, benchmark):
 
 
 def _pool(num_workers):
-    """Worker processes; fork where available so workers start at once without re-importing."""
+    """Worker processes (every core when the config says 0 or nothing)."""
     if not num_workers:   # the config's loader setting is often 0: use every core here
-        num_workers = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') \
-            else os.cpu_count()
+        num_workers = available_cores()
     native.line_scanner()   # build or load it once, before forking
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context('fork' if 'fork' in methods else None)
-    return context.Pool(int(num_workers), initializer=keep_freed_memory)
+    return worker_pool(int(num_workers), initializer=keep_freed_memory)
 
 
 # Per worker: the open file of the split's .npy (workers write their samples into it directly,

@@ -12,8 +12,6 @@ video, named after its path, size and modification time; the pickle is written t
 """
 import hashlib
 import logging
-import multiprocessing
-import os
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +23,7 @@ from reader.video.frames import VIDEO_SUFFIXES
 from reader.video.landmarks import VideoPoses, import_mediapipe
 from utils.files import atomic_save, save_pickle
 from .arrays import GenerateError
+from .workers import available_cores, worker_pool
 
 logger = logging.getLogger(__name__)
 
@@ -155,11 +154,8 @@ def extract_poses(videos, cache, progress):
 
 
 def _pool(num_jobs):
-    """Every core, one video per process; fork where available (nothing MediaPipe runs yet)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context('fork' if 'fork' in methods else None)
-    return context.Pool(max(1, min(cores, num_jobs)))
+    """Every core, one video per process (forked before MediaPipe runs)."""
+    return worker_pool(max(1, min(available_cores(), num_jobs)))
 
 
 def _extract(job):

@@ -341,3 +341,29 @@ def test_a_full_disk_is_a_one_line_error(tmp_path, real_skeleton_dir, monkeypatc
     with pytest.raises(GenerateError, match='No space left on device.*root_folder'):
         generate(config(tmp_path, real_skeleton_dir), progress=False)
     assert not list((tmp_path / 'original' / 'ntu-xsub').glob('*.npy*'))
+
+
+
+def _square(x):
+    return x * x
+
+
+def test_generation_workers_are_joined_not_terminated(monkeypatch):
+    """A finished pool's workers exit on their own; terminate (SIGTERM to any worker still
+    alive, which deadlocks one that inherited Paddle's handler when it lands inside malloc)
+    is for failures only. multiprocessing.Pool's own `with` would terminate here."""
+    import multiprocessing.pool
+    from generation.workers import worker_pool
+    terminated, terminate = [], multiprocessing.pool.Pool.terminate
+
+    def noted(pool):
+        terminated.append(pool)
+        terminate(pool)
+    monkeypatch.setattr(multiprocessing.pool.Pool, 'terminate', noted)
+    with worker_pool(2) as pool:
+        assert pool.map(_square, range(8)) == [x * x for x in range(8)]
+    assert not terminated
+    with pytest.raises(ZeroDivisionError), worker_pool(2) as pool:
+        pool.map(_square, range(8))
+        1 / 0
+    assert len(terminated) == 1
