@@ -8,14 +8,22 @@ import sys
 import time
 from pathlib import Path
 
+from script_runner import ScriptRunner
 from utils.config import REPO_DIR, apply_overrides, load_config
 
 
+SERVED_SCRIPTS = ('main.py', 'infer.py')   # forked from script_runner's server when they can be
+_runner = None if os.environ.get('EFFICIENTGCN_TESTS_NO_FORK') else ScriptRunner()
+
+
 def run_python(*args, timeout=600, **kwargs):
-    """python ARGS... (a script and its arguments, or -m and a module)."""
-    return subprocess.run([sys.executable, *map(str, args)], cwd=REPO_DIR,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout, **kwargs)
+    """python ARGS... (a script and its arguments, or -m and a module); with env= (an
+    environment of the test's own) always a real `python` start."""
+    args = [str(arg) for arg in args]
+    if _runner and args[0] in SERVED_SCRIPTS and not kwargs:
+        return _runner.run(args, REPO_DIR, timeout)
+    return subprocess.run([sys.executable, *args], cwd=REPO_DIR, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def run_main(*argv, **kwargs):
