@@ -1,15 +1,57 @@
-"""Shared fixtures: where the real NTU files and published checkpoints live, and the demo's
-synthetic data generated once per session."""
+"""Shared fixtures: where the real NTU files and published checkpoints live, and the work several
+test files read (the demo's synthetic data, the real files' arrays, the clips' poses, one
+export), done once for the whole run: by one of pytest-xdist's workers (pytest.ini starts one per
+core) while the others wait for it, and read by all.
+
+The run starts with the tests marked slow (whole trainings and exports), spread so that each
+worker begins on one of them: started last, one of them would leave the other workers idle."""
+import fcntl
 import os
+import pickle
+import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('EFFICIENTGCN_SHARED', REPO.parent / 'shared'))
+WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
 
-# Paddle CPU kernels: two threads on the 2-core CI machine, set before paddle loads.
-os.environ.setdefault('OMP_NUM_THREADS', '2')
+# Paddle's CPU kernels, set before paddle loads: one thread a worker when the workers share the
+# cores (a second thread made a demo epoch 12% faster and cost a third more CPU time, spinning),
+# two on the 2-core CI machine when the tests run in one process (-n 0).
+os.environ.setdefault('OMP_NUM_THREADS', '1' if WORKERS > 1 else '2')
+
+
+def pytest_collection_modifyitems(items):
+    """Slow tests first, dealt to the starts of the equal parts the workers begin with
+    (pytest-xdist's worksteal hands worker i the i-th part, then balances what is left)."""
+    slow = [item for item in items if item.get_closest_marker('slow')]
+    rest = [item for item in items if not item.get_closest_marker('slow')]
+    parts = [slow[i::WORKERS] for i in range(WORKERS)]
+    size = -(-len(items) // WORKERS)
+    for part in parts:
+        take = max(0, size - len(part))
+        part.extend(rest[:take])
+        del rest[:take]
+    items[:] = [item for part in parts for item in part] + rest
+
+
+def made_once(tmp_path_factory, name, make):
+    """make(folder) run once for the whole run, its result kept in that folder: under
+    pytest-xdist the first worker to ask makes it and the others wait, then read it."""
+    root = tmp_path_factory.getbasetemp()
+    if 'PYTEST_XDIST_WORKER' in os.environ:
+        root = root.parent   # the run's folder, above each worker's own
+    folder, done = root / name, root / f'{name}.done'
+    with open(root / f'{name}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
 
 
 def _need(path):
@@ -62,47 +104,71 @@ def clips():
 
 
 @pytest.fixture(scope='session')
-def clip_poses(clips):
-    """name -> VideoPoses of the shared clips, extracted once per session (MediaPipe runs at
-    about 20 frames/s here)."""
-    from reader.video import video_poses
-    return {name: video_poses(path) for name, path in clips.items()}
+def clip_poses(clips, tmp_path_factory):
+    """name -> VideoPoses of the shared clips, extracted once for the run (MediaPipe runs at
+    about 20-50 frames/s here)."""
+    def extract(folder):
+        from reader.video import video_poses
+        poses = {name: video_poses(path) for name, path in clips.items()}
+        (folder / 'poses.pkl').write_bytes(pickle.dumps(poses))
+    folder = made_once(tmp_path_factory, 'clip_poses', extract)
+    return pickle.loads((folder / 'poses.pkl').read_bytes())
 
 
 @pytest.fixture(scope='session')
 def demo_data(tmp_path_factory):
     """The demo's (config 1001's) synthetic skeleton files and arrays, generated once for the
-    session under <folder>/skeletons and <folder>/npy: read-only for the tests sharing them
+    run under <folder>/skeletons and <folder>/npy: read-only for the tests sharing them
     (pass the folder to helpers.demo_args)."""
+    return made_once(tmp_path_factory, 'demo_data', generated_demo_data)
+
+
+@pytest.fixture(scope='session')
+def small_demo_data(tmp_path_factory):
+    """demo_data with a sixth of its samples (4 an action: 20 train, 20 eval), for the tests
+    whose checks do not depend on the data's size (runs that resume, launch, export)."""
+    return made_once(tmp_path_factory, 'small_demo_data',
+                     lambda folder: generated_demo_data(folder, samples_per_action=4))
+
+
+def generated_demo_data(folder, **synthetic):
     import generator
     from helpers import config_of
-    folder = tmp_path_factory.mktemp('demo_data')
-    generator.generate(config_of('1001', root_folder=str(folder / 'npy'),
-                                 ntu60_path=str(folder / 'skeletons')), progress=False)
-    return folder
+    cfg = config_of('1001', root_folder=str(folder / 'npy'), ntu60_path=str(folder / 'skeletons'))
+    cfg['dataset_args']['ntu']['synthetic'].update(synthetic)
+    generator.generate(cfg, progress=False)
 
 
 @pytest.fixture(scope='session')
 def real_arrays(real_skeleton_dir, tmp_path_factory):
     """real_arrays(config_id): the folder (a root_folder) holding the arrays -gd makes of the
-    12 real files with that config's settings, generated once per session and config;
+    12 real files with that config's settings, generated once for the run and config;
     read-only for the tests sharing it."""
-    import generator
-    from helpers import config_of
-    folders = {}
-
     def generated(config_id):
-        if config_id not in folders:
-            folder = tmp_path_factory.mktemp(f'real_{config_id}')
+        def generate(folder):
+            import generator
+            from helpers import config_of
             generator.generate(config_of(config_id, root_folder=str(folder),
                                          ntu60_path=str(real_skeleton_dir)), progress=False)
-            folders[config_id] = folder
-        return folders[config_id]
+        return made_once(tmp_path_factory, f'real_{config_id}', generate)
     return generated
 
 
 @pytest.fixture(scope='session')
 def exported_xsub(pretrained_dir, tmp_path_factory):
     """The published X-sub checkpoint exported once (config 2001) for every deployment test."""
+    return exported_pretrained(tmp_path_factory, pretrained_dir, 'xsub', '2001')
+
+
+@pytest.fixture(scope='session')
+def exported_xview(pretrained_dir, tmp_path_factory):
+    """The published X-view checkpoint exported once (config 2002)."""
+    return exported_pretrained(tmp_path_factory, pretrained_dir, 'xview', '2002')
+
+
+def exported_pretrained(tmp_path_factory, pretrained_dir, name, config_id):
+    from exporter.program import saved_model_file
     from helpers import export_pretrained
-    return export_pretrained(pretrained_dir, tmp_path_factory.mktemp('xsub'), 'xsub', '2001')
+    folder = made_once(tmp_path_factory, f'exported_{name}',
+                       lambda folder: export_pretrained(pretrained_dir, folder, name, config_id))
+    return saved_model_file(folder / name)

@@ -1,5 +1,6 @@
 """Models whose weights and statistics are far from their initial values, for every test that
-compares two computations of the same network (the fold, the CPU backend, the exported graphs).
+compares two computations of the same network (the fold, the CPU backend, the exported graphs),
+and checkpoints whose every value is told apart from an initial one (the loading tests).
 
 A freshly initialised model makes such tests unable to fail: untrained batch norms are
 identities (mean 0, variance 1, affine 1 and 0), biases are 0, the edge masks 1, and the
@@ -31,3 +32,13 @@ def randomise(net, seed=0):
         elif isinstance(layer, EfficientGCN_Classifier):
             draw(layer.fc.weight, -0.2, 0.2)
     return net
+
+
+def random_state(net, seed=0):
+    """Every entry of net's state (weights, edge masks, batch-norm statistics) drawn from
+    uniform(0.5, 1.5), none of them an initial value: for tests that check what was loaded
+    where. Returns the state as numpy arrays."""
+    rng = np.random.RandomState(seed)
+    for value in net.state_dict().values():
+        value.set_value(rng.uniform(0.5, 1.5, value.shape).astype(np.float32))
+    return {key: value.numpy() for key, value in net.state_dict().items()}

@@ -2,10 +2,12 @@
 import json
 
 import numpy as np
+import pytest
 
 from helpers import demo_args, run_main, set_args
 
 
+@pytest.mark.slow
 def test_demo_reaches_80_percent(tmp_path):
     work_dir = tmp_path / 'work'
     result = run_main(*demo_args(tmp_path, work_dir), timeout=900)
@@ -21,6 +23,7 @@ def test_demo_reaches_80_percent(tmp_path):
     assert (run_dir / 'best.pdparams').is_file() and (run_dir.parent / 'checkpoint.pdparams').is_file()
 
 
+@pytest.mark.slow
 def test_pose_demo_reaches_80_percent(tmp_path):
     """-c 1002: synthetic 2D COCO-17 annotations are written, converted, trained and evaluated."""
     work_dir = tmp_path / 'work'

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import initializer
-from helpers import export, export_pretrained, run_python
+from helpers import export, run_python
 from utils.config import apply_overrides, load_config
 from dataset.inputs import build_inputs
 from model.checkpoint import load_checkpoint, load_model_state, model_state_of
@@ -105,18 +105,26 @@ def true_labels(files):
 
 
 # ---------------------------------------------------------------- published checkpoints
-@pytest.mark.parametrize('runtime', RUNTIMES)
-def test_xsub_on_real_skeletons_gives_the_dygraph_logits_at_batch_1_and_5(
-        exported_xsub, pretrained_dir, real_skeleton_dir, tmp_path, runtime):
-    model_file = model_file_for(runtime, exported_xsub)
+@pytest.fixture(scope='module')
+def xsub_dygraph_logits(pretrained_dir, real_skeleton_dir):
+    """The published X-sub model's dygraph logits on the 12 real files, one row a file."""
     files = sorted(real_skeleton_dir.glob('*.skeleton'))
-    assert len(files) == 12
-    names = [f.name.split('.')[0] for f in files]
     net, graph = dygraph_model(load_config('2001'),
                                model_state_of(load_checkpoint(pretrained_dir / 'xsub.pdparams')))
     inputs = np.stack([build_inputs(load_sample(f)[0][:, :288], 'JVB', graph.connect_joint)
                        for f in files])
-    expected = dygraph_logits(net, inputs)
+    return dygraph_logits(net, inputs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('runtime', RUNTIMES)
+def test_xsub_on_real_skeletons_gives_the_dygraph_logits_at_batch_1_and_5(
+        exported_xsub, xsub_dygraph_logits, real_skeleton_dir, tmp_path, runtime):
+    model_file = model_file_for(runtime, exported_xsub)
+    files = sorted(real_skeleton_dir.glob('*.skeleton'))
+    assert len(files) == 12
+    names = [f.name.split('.')[0] for f in files]
+    expected = xsub_dygraph_logits
     for batch_size in (1, 5):
         output = tmp_path / f'batch{batch_size}.json'
         result = infer(model_file, '--skeleton', real_skeleton_dir, '--batch-size', batch_size,
@@ -133,8 +141,8 @@ def test_xsub_on_real_skeletons_gives_the_dygraph_logits_at_batch_1_and_5(
         assert 'ONNX Runtime, CPUExecutionProvider' in benchmark.stdout
 
 
-def test_xview_on_real_skeletons_is_12_of_12(pretrained_dir, real_skeleton_dir, tmp_path):
-    model_file = export_pretrained(pretrained_dir, tmp_path, 'xview', '2002')
+def test_xview_on_real_skeletons_is_12_of_12(exported_xview, real_skeleton_dir, tmp_path):
+    model_file = exported_xview
     output = tmp_path / 'xview.json'
     result = infer(model_file, '--skeleton', real_skeleton_dir, '--output', output)
     assert result.returncode == 0, result.stderr
@@ -145,6 +153,7 @@ def test_xview_on_real_skeletons_is_12_of_12(pretrained_dir, real_skeleton_dir, 
 
 
 # ---------------------------------------------------------------- export round trip
+@pytest.mark.slow
 @pytest.mark.parametrize('layer_type', ['Basic', 'Bottleneck', 'Sep', 'SG'])
 def test_export_round_trip_of_a_random_small_model(layer_type, tmp_path):
     """The Paddle Inference and the ONNX Runtime files, through infer.py."""

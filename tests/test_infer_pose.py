@@ -15,6 +15,7 @@ from utils.config import load_config
 
 
 # ---------------------------------------------------------------- pose-annotation files
+@pytest.mark.slow
 @pytest.mark.parametrize('config_id', ['2001', '3001'])
 def test_xsub_on_a_pose_file_gives_what_it_gives_on_the_skeleton_files(
         exported_xsub, pretrained_dir, real_skeleton_dir, tmp_path, config_id):

@@ -14,6 +14,7 @@ from dataset.graphs import Graph
 from utils.errors import UserError
 from initializer import build_model
 from helpers import run_python
+from random_weights import random_state
 from model.checkpoint import (file_format, load_checkpoint, load_model_state, model_state_of,
                               record_of)
 
@@ -102,10 +103,7 @@ def test_paddle_files_under_pytorch_names_and_in_pytorch_names(tmp_path):
     state keeps PyTorch's batch-norm names; the state as a list of (name, array) pairs."""
     import paddle
     net, *_ = build_model(load_config('2001'))
-    rng = np.random.RandomState(0)
-    for value in net.state_dict().values():
-        value.set_value(rng.standard_normal(value.shape).astype(np.float32))
-    expected = {key: value.numpy() for key, value in net.state_dict().items()}
+    expected = random_state(net)
     schedule = paddle.optimizer.lr.LambdaDecay(0.1, lambda step: 0.5)
     optimizer = paddle.optimizer.Momentum(schedule, momentum=0.9, use_nesterov=True,
                                           parameters=net.parameters())

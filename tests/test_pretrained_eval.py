@@ -31,6 +31,7 @@ def test_evaluate_published_checkpoint(tmp_path, real_arrays, pretrained_dir, co
         assert name.startswith('S0') and '.' not in name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config_id,checkpoint,transform', [('2001', 'xsub', False),
                                                              ('2002', 'xview', True)])
 def test_backend_and_folded_model_give_the_plain_logits(real_skeleton_dir, pretrained_dir,

@@ -5,6 +5,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from helpers import demo_args
 from utils.config import REPO_DIR
 
@@ -17,15 +19,17 @@ def readme_attention_code():
     return re.search(r'```python\n(.*?)```', section, re.S).group(1)
 
 
-def test_an_attention_added_to_model_alone_trains_on_the_demo(tmp_path, demo_data):
+@pytest.mark.slow
+def test_an_attention_added_to_model_alone_trains_on_the_demo(tmp_path, small_demo_data):
     tree = tmp_path / 'repo'
     shutil.copytree(REPO_DIR, tree, ignore=IGNORED)
     with open(tree / 'model' / 'attentions.py', 'a') as f:
         f.write('\n\n' + readme_attention_code())
     work = tmp_path / 'work'
     command = [sys.executable, 'main.py', *map(str, demo_args(
-        demo_data, work, 'model_args.att_type=ga', 'scheduler_args.cosine.max_epoch=2',
-        'dataset_args.ntu.num_frame=16'))]   # half the demo's frames: what it checks needs no more
+        small_demo_data, work, 'model_args.att_type=ga', 'scheduler_args.cosine.max_epoch=2',
+        'dataset_args.ntu.num_frame=16'))]   # a sixth of the demo's samples at half its frames:
+    # what it checks (trains, evaluates, exports) needs no more
     result = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=900,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -14,6 +14,7 @@ from helpers import demo_args, kill_once_written, run_main, tiny_config
 from fake_data import write_generated_split
 from initializer import build_model
 from model.checkpoint import load_checkpoint, record_of
+from random_weights import random_state
 from utils.config import REPO_DIR, apply_overrides, load_config
 from utils.errors import UserError
 from utils.runs import checkpoint_path
@@ -103,6 +104,7 @@ def test_the_run_folder_records_what_produced_the_run(tmp_path, data_root):
     assert again.returncode == 0 and 'EfficientGCN-B0 (config config)' in again.stdout
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_parameters(tmp_path, data_root):
     straight = tmp_path / 'straight'
     assert run_main('-c', str(write_config(tmp_path, data_root, straight))).returncode == 0
@@ -176,13 +178,11 @@ def checkpoint_of_120_classes(tmp_path_factory):
     """A checkpoint of the demo's architecture for 120 classes (as an X-sub120 one), every
     weight and batch-norm statistic random: (path, its state as numpy)."""
     net = build_model(apply_overrides(load_config('1001'), ['dataset=ntu-xsub120']))[0]
-    rng = np.random.RandomState(0)
-    for value in net.state_dict().values():
-        value.set_value(rng.uniform(0.5, 1.5, value.shape).astype(np.float32))
+    state = random_state(net)
     path = tmp_path_factory.mktemp('checkpoint') / 'xsub120.pdparams'
     paddle.save({'model': net.state_dict(), 'epoch': 40,
                  'best_state': {'acc_top1': 0.8, 'acc_top5': 0.9, 'cm': np.eye(120)}}, str(path))
-    return path, {key: value.numpy() for key, value in net.state_dict().items()}
+    return path, state
 
 
 def demo_processor(tmp_path, pretrained_path, config='1001'):
@@ -261,6 +261,7 @@ def files_and_mtimes(folder):
             for p in sorted(folder.rglob('*'))}
 
 
+@pytest.mark.slow
 def test_resume_never_continues_another_configs_checkpoint(tmp_path):
     """1001 trains; -r with another config (or another model under 1001's name) is one line
     saying whose the checkpoint is and where this config's would be, and leaves 1001's run

@@ -15,7 +15,7 @@ import pytest
 
 from helpers import run_main, write_empty_room
 from conftest import DRINK_CLIP, HUG_CLIP
-from test_infer import SMALL, error_lines, export, export_pretrained, infer
+from test_infer import SMALL, error_lines, export, infer
 from utils.config import REPO_DIR, apply_overrides, load_config
 
 DRINK_WATER = 0
@@ -29,12 +29,13 @@ def frame_count(path):
     return count
 
 
-def test_xview_on_a_folder_of_clips_and_bad_videos(clips, pretrained_dir, tmp_path):
+@pytest.mark.slow
+def test_xview_on_a_folder_of_clips_and_bad_videos(clips, exported_xview, tmp_path):
     """The exported X-view checkpoint on a folder with both clips, a text file, a truncated
     video and a video of nobody (and a path that does not exist): one error line each, the
     clips' windows and summaries printed, drink water in the top-5, the JSON and the drawn
     videos written with the clips' frame counts."""
-    model_file = export_pretrained(pretrained_dir, tmp_path, 'xview', '2002')
+    model_file = exported_xview
     folder = tmp_path / 'videos'
     folder.mkdir()
     for path in clips.values():
@@ -171,6 +172,7 @@ def interrupt_once_cached(args, cache, timeout=300):
     return len(glob.glob(str(cache / '*.npz')))
 
 
+@pytest.mark.slow
 def test_class_folders_of_videos_to_a_trained_2d_model_and_back(clips, tmp_path):
     """Two class folders of clips -> -gd (stopped after the first video, then run again: only
     the rest is extracted) -> one training epoch -> export -> infer.py --pose_file on the

@@ -175,6 +175,7 @@ def ntu120_setup(tmp_path):
     return cfg, write_yaml(cfg, tmp_path / 'ntu120.yaml'), checkpoint, feeder_of(cfg, graph)
 
 
+@pytest.mark.slow
 def test_120_class_model_writes_the_pictures_and_reuses_only_its_own_scores(tmp_path,
                                                                             ntu120_setup):
     cfg, config, checkpoint, feeder = ntu120_setup
