@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 import initializer
+from conftest import made_once
 from helpers import export, run_python
 from utils.config import apply_overrides, load_config
 from dataset.inputs import build_inputs
@@ -105,15 +106,17 @@ def true_labels(files):
 
 
 # ---------------------------------------------------------------- published checkpoints
-@pytest.fixture(scope='module')
-def xsub_dygraph_logits(pretrained_dir, real_skeleton_dir):
+@pytest.fixture(scope='session')
+def xsub_dygraph_logits(pretrained_dir, real_skeleton_dir, tmp_path_factory):
     """The published X-sub model's dygraph logits on the 12 real files, one row a file."""
-    files = sorted(real_skeleton_dir.glob('*.skeleton'))
-    net, graph = dygraph_model(load_config('2001'),
-                               model_state_of(load_checkpoint(pretrained_dir / 'xsub.pdparams')))
-    inputs = np.stack([build_inputs(load_sample(f)[0][:, :288], 'JVB', graph.connect_joint)
-                       for f in files])
-    return dygraph_logits(net, inputs)
+    def computed(folder):
+        files = sorted(real_skeleton_dir.glob('*.skeleton'))
+        checkpoint = load_checkpoint(pretrained_dir / 'xsub.pdparams')
+        net, graph = dygraph_model(load_config('2001'), model_state_of(checkpoint))
+        inputs = np.stack([build_inputs(load_sample(f)[0][:, :288], 'JVB', graph.connect_joint)
+                           for f in files])
+        np.save(folder / 'logits.npy', dygraph_logits(net, inputs))
+    return np.load(made_once(tmp_path_factory, 'xsub_dygraph_logits', computed) / 'logits.npy')
 
 
 @pytest.mark.slow
@@ -155,12 +158,15 @@ def test_xview_on_real_skeletons_is_12_of_12(exported_xview, real_skeleton_dir, 
 # ---------------------------------------------------------------- export round trip
 @pytest.mark.slow
 @pytest.mark.parametrize('layer_type', ['Basic', 'Bottleneck', 'Sep', 'SG'])
-def test_export_round_trip_of_a_random_small_model(layer_type, tmp_path):
+def test_export_round_trip_of_a_random_small_model(layer_type, tmp_path, request):
     """The Paddle Inference and the ONNX Runtime files, through infer.py."""
     overrides = [f'model_args.layer_type={layer_type}'] + SMALL
     cfg = apply_overrides(load_config('2001'), overrides)
     net, graph = random_checkpoint(cfg, tmp_path / 'random.pdparams')
-    model_file = export(tmp_path / 'random.pdparams', '2001', overrides)
+    if layer_type == 'SG':   # 2001's own layers: small_model's config and seed, exported
+        model_file = request.getfixturevalue('small_model')
+    else:
+        model_file = export(tmp_path / 'random.pdparams', '2001', overrides)
     data = np.random.RandomState(1).normal(0, 0.5, (3, 3, 300, 25, 2)).astype(np.float32)
     data_file, label_file, names = write_data_file(tmp_path, data, [0, 7, 59])
     expected = dygraph_logits(net, np.stack([build_inputs(x[:, :32], 'JVB', graph.connect_joint)
@@ -244,11 +250,15 @@ def check_output_entry(entry, logits):
 
 
 # ---------------------------------------------------------------- errors and flags
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def small_model(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('small_model')
-    random_checkpoint(apply_overrides(load_config('2001'), SMALL), folder / 'small.pdparams')
-    return export(folder / 'small.pdparams', '2001', SMALL)
+    """A random 32-frame B0 (random_checkpoint's seed 0), exported once for the run."""
+    from exporter.program import saved_model_file
+
+    def exported(folder):
+        random_checkpoint(apply_overrides(load_config('2001'), SMALL), folder / 'small.pdparams')
+        export(folder / 'small.pdparams', '2001', SMALL)
+    return saved_model_file(made_once(tmp_path_factory, 'small_model', exported) / 'small')
 
 
 def test_missing_model_yml_or_params_is_a_one_line_error(small_model, tmp_path):

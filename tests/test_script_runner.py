@@ -20,23 +20,25 @@ sys.exit(int(sys.argv[1]) if sys.argv[1].isdigit() else sys.argv[1])
 '''
 
 
-def both(script, *args, cwd):
+def both(runner, script, *args, cwd):
     real = subprocess.run([sys.executable, str(script), *args], cwd=cwd, capture_output=True,
                           text=True, stdin=subprocess.DEVNULL)
-    return real, ScriptRunner().run([script, *args], cwd, timeout=60)
+    return real, runner.run([script, *args], cwd, timeout=60)
 
 
 def test_the_runner_gives_what_a_real_process_gives(tmp_path, monkeypatch):
     script = tmp_path / 'script.py'
     script.write_text(SCRIPT)
     monkeypatch.setenv('SCRIPT_RUNNER_TEST', 'set by the test')
+    runner = ScriptRunner()
     for args in (['0'], ['3'], ['a message']):
-        real, forked = both(script, *args, cwd=tmp_path)
+        real, forked = both(runner, script, *args, cwd=tmp_path)
         assert (forked.returncode, forked.stdout, forked.stderr) == \
             (real.returncode, real.stdout, real.stderr), args
     assert 'variable set by the test' in forked.stdout and 'thread ended\natexit ran' in \
         forked.stdout and forked.returncode == 1 and 'a message' in forked.stderr
-    real, forked = both(script, 'raise', cwd=tmp_path)
+    real, forked = both(runner, script, 'raise', cwd=tmp_path)
+    runner.close()
     assert forked.returncode == real.returncode == 1 and forked.stdout == real.stdout
     assert forked.stderr.startswith('on stderr\nTraceback (most recent call last):')
     assert forked.stderr.endswith('ValueError: the message\n') and real.stderr.endswith(
