@@ -55,10 +55,14 @@ def test_backend_and_folded_model_give_the_plain_logits(real_skeleton_dir, pretr
                      graph.connect_joint)
         for p in sorted(real_skeleton_dir.glob('*.skeleton'))]))
     folded = model.reparameterize(net)
-    with paddle.no_grad():
-        plain, folded_plain = net(batch)[0].numpy(), folded(batch)[0].numpy()
-        assert cpu_backend.install(net) and cpu_backend.install(folded)
-        backend, folded_backend = net(batch)[0].numpy(), folded(batch)[0].numpy()
+
+    def logits(network):   # two samples a pass: 300-frame activations in cache (8.2 s -> 5.4 s)
+        with paddle.no_grad():
+            return np.concatenate([network(batch[i:i + 2])[0].numpy()
+                                   for i in range(0, len(batch), 2)])
+    plain, folded_plain = logits(net), logits(folded)
+    assert cpu_backend.install(net) and cpu_backend.install(folded)
+    backend, folded_backend = logits(net), logits(folded)
     for name, logits in [('backend', backend), ('folded', folded_plain),
                          ('folded + backend', folded_backend)]:
         np.testing.assert_allclose(logits, plain, rtol=0, atol=1e-4, err_msg=name)
