@@ -21,6 +21,10 @@ WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
 # cores (a second thread made a demo epoch 12% faster and cost a third more CPU time, spinning),
 # two on the 2-core CI machine when the tests run in one process (-n 0).
 os.environ.setdefault('OMP_NUM_THREADS', '1' if WORKERS > 1 else '2')
+# Every python a test starts skips the huge-page restart, a speed setting that costs the tests'
+# short runs more than it gives (script_runner.py has the figures); test_huge_pages removes this
+# to test the restart itself.
+os.environ.setdefault('EFFICIENTGCN_NO_HUGE_PAGES', '1')
 
 
 def pytest_collection_modifyitems(items):
