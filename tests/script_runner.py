@@ -66,8 +66,8 @@ def run_child(request):
     os.environ.clear()
     os.environ.update(request['env'])
     for fd, path, flags in ((0, os.devnull, os.O_RDONLY),
-                            (1, request['stdout'], os.O_WRONLY | os.O_TRUNC),
-                            (2, request['stderr'], os.O_WRONLY | os.O_TRUNC)):
+                            (1, request['stdout'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
+                            (2, request['stderr'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
         opened = os.open(path, flags)
         os.dup2(opened, fd)
         os.close(opened)
@@ -124,8 +124,6 @@ class ScriptRunner:
         server = self._server()
         with tempfile.TemporaryDirectory(prefix='script_runner_') as folder:
             outputs = [os.path.join(folder, name) for name in ('stdout', 'stderr')]
-            for path in outputs:
-                open(path, 'w').close()
             request = {'argv': [str(a) for a in argv], 'cwd': str(cwd),
                        'env': {**os.environ, **SERVER_ENVIRONMENT},
                        'stdout': outputs[0], 'stderr': outputs[1]}
@@ -177,6 +175,7 @@ class ScriptRunner:
             self.pending += chunk
         line, self.pending = self.pending.split(b'\n', 1)
         return json.loads(line)
+
 
 if __name__ == '__main__':
     serve()
