@@ -5,7 +5,7 @@ import numpy as np
 import paddle
 
 import model as model_zoo
-from dataset import dataset_args_of, dataset_info
+from dataset import configured_workers, dataset_args_of, dataset_info
 from utils.errors import ConfigError
 
 
@@ -79,13 +79,10 @@ CPU_LOADER_WORKERS = 1   # measured on 2 cores, a demo epoch: 22.7 s, against 31
 
 def loader_workers(cfg, on_gpu):
     """dataset_args num_workers, or when it is empty the default for the device."""
-    workers = dataset_args_of(cfg).get('num_workers')
+    workers = configured_workers(dataset_args_of(cfg), 'loader processes',
+                                 f'{GPU_LOADER_WORKERS} per GPU, {CPU_LOADER_WORKERS} on the CPU')
     if workers is None:
         return GPU_LOADER_WORKERS if on_gpu else CPU_LOADER_WORKERS
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-        raise ConfigError(f'dataset_args num_workers is {workers!r}: give 0 or more loader '
-                          f'processes, or leave it empty ({GPU_LOADER_WORKERS} per GPU, '
-                          f'{CPU_LOADER_WORKERS} on the CPU)')
     return workers
 
 

@@ -45,6 +45,19 @@ def dataset_args_of(cfg):
     return _section(cfg['dataset'], cfg['dataset_args'])
 
 
+def configured_workers(args, processes, when_empty):
+    """dataset_args' num_workers: None when it is empty, else a whole number of `processes`, 0
+    or more; anything else is a ConfigError that names it and says what empty means
+    (`when_empty`). The training loader and -gd's worker pool both read it."""
+    from utils.errors import ConfigError
+    workers = args.get('num_workers')
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 0):
+        raise ConfigError(f'dataset_args num_workers is {workers!r}: give 0 or more '
+                          f'{processes}, or leave it empty ({when_empty})')
+    return workers
+
+
 def pose_settings(args):
     """The checked pose-annotation settings of dataset_args.pose: layout, keypoint_dim (3: x y z;
     2: x y + score), num_class, max_frame (frames -gd keeps) and transform. A bad entry is a

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from dataset import configured_workers
 from reader import (SampleNameError, SkeletonError, is_training, load_sample, native,
                     num_classes, parse_name, uses_ntu120, write_synthetic_dataset)
 from reader.ntu import BENCHMARKS, NAME_PATTERN
@@ -35,6 +36,7 @@ _CHUNKSIZE = 16   # files per pool task: amortises inter-process overhead, keeps
 def generate_from_skeletons(cfg, progress=True):
     """The train and eval arrays of an NTU benchmark; the summary generator.generate returns."""
     benchmark, args = _dataset_settings(cfg)
+    num_workers = configured_workers(args, 'worker processes', '-gd: one a core')
     folders = _source_folders(args, benchmark)
     ignored_names = _ignore_list(ignore_list_path(args.get('ignore_list'), benchmark))
     splits, bad_names, ignored = _assign_splits(folders, ignored_names, benchmark)
@@ -45,7 +47,7 @@ def generate_from_skeletons(cfg, progress=True):
     summary = {'bad_names': len(bad_names), 'ignored': num_ignored, 'out_dir': str(out_dir)}
     skipped = list(bad_names) + [(path, IGNORED_REASON) for phase in PHASES
                                  for path in ignored[phase]]
-    with _pool(args.get('num_workers')) as pool:
+    with _pool(num_workers) as pool:
         for phase in PHASES:
             kept, phase_skipped = _write_split(pool, splits[phase], out_dir, phase,
                                                bool(args.get('transform')), progress)
@@ -165,7 +167,7 @@ def _pool(num_workers):
     if not num_workers:   # the config's loader setting is often 0: use every core here
         num_workers = available_cores()
     native.line_scanner()   # build or load it once, before forking
-    return worker_pool(int(num_workers), initializer=keep_freed_memory)
+    return worker_pool(num_workers, initializer=keep_freed_memory)
 
 
 # Per worker: the open file of the split's .npy (workers write their samples into it directly,

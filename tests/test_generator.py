@@ -367,3 +367,15 @@ def test_generation_workers_are_joined_not_terminated(monkeypatch):
         pool.map(_square, range(8))
         1 / 0
     assert len(terminated) == 1
+
+
+@pytest.mark.parametrize('workers', [-3, 'x', 1.5])
+def test_a_bad_worker_count_is_a_config_error_before_any_file_is_read(tmp_path, workers):
+    """-gd reads num_workers as training does: a whole number of processes, 0 or more (a bad
+    one was multiprocessing's traceback after every file was scanned)."""
+    from utils.errors import ConfigError
+    cfg = config_of('2001', ntu60_path=str(tmp_path / 'absent'), root_folder=str(tmp_path),
+                    num_workers=workers)
+    with pytest.raises(ConfigError, match=rf"num_workers is {workers!r}: give 0 or more worker "
+                                          r"processes, or leave it empty \(-gd: one a core\)"):
+        generate(cfg, progress=False)
