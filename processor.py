@@ -378,10 +378,10 @@ class Processor:
         cfg = self.cfg
         options = visualizer.Options(cfg, self.num_class, self.build_eval_loader())
         self.load_pretrained()
-        self.open_run_dir()
         key = score_cache.scores_key(cfg) if self.world_size == 1 else None
         cached = key and score_cache.find_cached_scores(self.work_dir, key, options.feeder,
                                                         self.num_class)
+        self.open_run_dir()   # once the cache is known to be safe: a refused one writes nothing
         self.eval_loader, net = options.loader, self.eval_model()
         if cached:
             logger.info('Reusing the eval scores of the same checkpoint and data: %s', cached[0])

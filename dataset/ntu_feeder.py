@@ -1,10 +1,9 @@
 """Feeder over the generated arrays (of NTU files or pose annotations): memory-mapped data, the
 first num_frame frames, J/V/B."""
-import pickle
-
 import numpy as np
 from paddle.io import Dataset
 
+from utils import safe_pickle
 from utils.errors import UserError
 from reader.ntu import row_name
 
@@ -12,6 +11,26 @@ from . import generated_data_folder, keypoint_dim
 from .inputs import build_inputs
 
 DEBUG_SAMPLES = 300
+
+
+def _read_data(path):
+    try:
+        return np.load(path, mmap_mode='r')
+    except (ValueError, OSError) as e:
+        raise UserError(f'{path} is not a readable .npy array ({e}): generate the data again '
+                        'with -gd') from None
+
+
+def _read_labels(path):
+    """(names, labels, lengths) of -gd's label pickle."""
+    try:
+        paths, labels, lengths = safe_pickle.load(path)[:3]
+    except safe_pickle.ForbiddenName as e:
+        raise UserError(e.refusal(path, 'label pickle')) from None
+    except Exception as e:   # noqa: BLE001 - unpickling fails in many ways
+        raise UserError(f'{path} is not the (names, labels, lengths) pickle -gd writes '
+                        f'({type(e).__name__}): generate the data again with -gd') from None
+    return paths, labels, lengths
 
 
 class NTU_Feeder(Dataset):
@@ -26,9 +45,8 @@ class NTU_Feeder(Dataset):
             if not path.is_file():
                 raise UserError(f'{path} is missing: generate the data first with '
                                 f'`python main.py -c <config> -gd`')
-        self.data = np.load(data_path, mmap_mode='r')
-        with open(label_path, 'rb') as f:
-            paths, labels, lengths = pickle.load(f)[:3]
+        self.data = _read_data(data_path)
+        paths, labels, lengths = _read_labels(label_path)
         if len(labels) != len(self.data):
             raise UserError(f'{label_path} lists {len(labels)} samples but {data_path} holds '
                             f'{len(self.data)}: generate the data again with -gd')

@@ -118,6 +118,8 @@ def _load_annotation_file(path, settings):
     logger.info('reading %s (a pickle loads whole: large files take a while)', path)
     try:
         annotations, splits = load_annotations(path)
+    except pose.PoseFileRefused as e:
+        raise GenerateError(str(e)) from None
     except PoseFileError as e:
         raise GenerateError(f'{e}: set dataset_args.{POSE}.ann_file to a pose-annotation '
                             'pickle') from None

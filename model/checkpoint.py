@@ -1,6 +1,6 @@
 """Checkpoints into a model, whoever wrote them: this repository's `.pdparams`, other Paddle
 ports' files, and the authors' PyTorch `.pth.tar` (torch_checkpoint.py), none of them read
-with anything that could run code the file names (safe_pickle.py).
+with anything that could run code the file names (utils/safe_pickle.py).
 
 What a file is comes from its bytes, never its name (ports save Paddle pickles as `.pth.tar` or
 `.pdparams.tar`): a zip archive with `data.pkl` is PyTorch's format, a pickle that starts with
@@ -20,7 +20,7 @@ import numpy as np
 
 from utils.errors import UserError
 
-from .safe_pickle import SAFE_NAMES, ForbiddenName, SafeUnpickler
+from utils.safe_pickle import DATA_NAMES, ForbiddenName, SafeUnpickler
 from .torch_checkpoint import (LEGACY_MAGIC_BYTES, read_legacy_checkpoint, read_zip_checkpoint,
                                zip_pickle_name)
 
@@ -62,7 +62,7 @@ class _RandomState:
 class _PaddleUnpickler(SafeUnpickler):
     """The safe unpickler, with the generator states that paddle.save writes into this
     repository's run checkpoints (each config's checkpoint.pdparams) read as nothing."""
-    names = {**SAFE_NAMES, **{(f'paddle.{package}', 'GeneratorState'): _RandomState
+    names = {**DATA_NAMES, **{(f'paddle.{package}', 'GeneratorState'): _RandomState
                               for package in ('base.libpaddle', 'fluid.libpaddle',
                                               'fluid.core_avx', 'fluid.core_noavx')}}
 
@@ -100,9 +100,7 @@ def read_file(path):
     except UserError:
         raise
     except ForbiddenName as e:
-        raise UserError(f'checkpoint {path} ({FORMATS[kind]}) names {e.global_name}, which no '
-                        'checkpoint holds and which could run code: not read. Open only '
-                        'checkpoints from people you trust') from None
+        raise UserError(e.refusal(f'checkpoint {path} ({FORMATS[kind]})', 'checkpoint')) from None
     except Exception as e:   # noqa: BLE001 - a damaged file fails in zipfile and pickle many ways
         message = str(e).strip().splitlines()[0] if str(e).strip() else 'no message'
         raise UserError(f'checkpoint {path} ({FORMATS[kind]}) cannot be read: it is cut short or '
@@ -234,10 +232,13 @@ def load_model_state(net, state, source, new_classifier=False):
 
 def load_run_checkpoint(path):
     """This program's own resumable checkpoint (utils.runs.checkpoint_path), for -r: read by
-    paddle.load, as it holds the random generators' states, which only Paddle rebuilds."""
+    paddle.load, as it holds the random generators' states, which only Paddle rebuilds. -r
+    takes any path, so the file is read by the safe unpickler first: paddle.load unpickles
+    without restriction, and only a file that names nothing else reaches it."""
     import paddle
     if not Path(path).is_file():
         raise UserError(f'checkpoint {path} does not exist')
+    read_file(path)
     try:
         checkpoint = paddle.load(str(path))
     except Exception as e:  # noqa: BLE001 - paddle raises many kinds on a damaged file

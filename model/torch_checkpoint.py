@@ -7,7 +7,7 @@ Two formats, told apart by their bytes (checkpoint.py decides which):
 - the older format: pickles one after another (a magic number, a version, the system's sizes,
   the object itself, its storage keys), then each storage as its element count and its bytes.
 
-Either pickle is read by safe_pickle's unpickler with the few names torch.save writes for
+Either pickle is read by utils/safe_pickle's unpickler with the few names torch.save writes for
 tensors added: each tensor becomes a numpy array of its storage's values at its offset, shape
 and strides. The file's other entries (optimizer, scheduler, best_state with numpy arrays and
 scalars, epoch) come back as plain values; nothing of PyTorch is needed.
@@ -17,7 +17,7 @@ import zipfile
 
 import numpy as np
 
-from .safe_pickle import SAFE_NAMES, SafeUnpickler
+from utils.safe_pickle import DATA_NAMES, SafeUnpickler
 
 LEGACY_MAGIC_NUMBER = 0x1950a86a20f9469cfc6c
 # the magic number as protocol 2 pickles it (a long of 10 bytes), near the start of the file
@@ -62,7 +62,7 @@ def _rebuild_from_type(function, _type, args, _state):
 
 
 TORCH_NAMES = {
-    **SAFE_NAMES,
+    **DATA_NAMES,
     ('torch._utils', '_rebuild_tensor_v2'): _rebuild_tensor,
     ('torch._utils', '_rebuild_tensor'): _rebuild_tensor,
     ('torch._utils', '_rebuild_parameter'): _rebuild_parameter,

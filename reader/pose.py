@@ -13,11 +13,12 @@ cut or zero-padded. 3D keypoints are x y z and the persons kept are the two most
 for NTU; 2D keypoints become x and y scaled from the image to [-1, 1] with the score as the third
 channel, and the persons kept are those with the highest mean score.
 
-Pure numpy. Unpickling runs whatever the file asks for, as any pickle does: open files you trust.
+Pure numpy. The pickle is read by utils/safe_pickle.py, which runs nothing the file names: a
+file naming anything but containers and numpy's arrays is refused.
 """
-import pickle
-
 import numpy as np
+
+from utils import safe_pickle
 
 from .sample import MAX_BODY, select_bodies
 from .transform import pre_normalise_in_place
@@ -25,6 +26,10 @@ from .transform import pre_normalise_in_place
 
 class PoseFileError(ValueError):
     """A file that is not a pose-annotation pickle, or lacks a split asked for."""
+
+
+class PoseFileRefused(PoseFileError):
+    """A pickle that names something it could run: not read; the message is the whole line."""
 
 
 class PoseSampleError(ValueError):
@@ -35,10 +40,11 @@ def load_annotations(path):
     """(annotations, splits) of a pose-annotation pickle; splits is None for a bare list, a
     single annotation or a dict without a split entry."""
     try:
-        with open(path, 'rb') as f:
-            content = pickle.load(f)
+        content = safe_pickle.load(path)
     except OSError as e:
         raise PoseFileError(f'cannot read {path} ({e.strerror})') from None
+    except safe_pickle.ForbiddenName as e:
+        raise PoseFileRefused(e.refusal(path, 'pose-annotation pickle')) from None
     except Exception as e:   # noqa: BLE001 - unpickling fails in many ways
         raise PoseFileError(f'{path} is not a pose-annotation pickle ({type(e).__name__}: '
                             f'{_first_line(e)})') from None

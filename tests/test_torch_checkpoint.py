@@ -133,7 +133,7 @@ def test_the_older_format_is_read_without_pytorch():
 def test_numpy_scalars_under_numpy_1_and_2_names():
     """numpy writes scalars as multiarray.scalar, numpy 1 under numpy.core, numpy 2 under
     numpy._core; both read, with bytes in protocol 2's _codecs.encode form."""
-    from model.safe_pickle import SafeUnpickler
+    from utils.safe_pickle import SafeUnpickler
     data = pickle.dumps({'acc': np.float64(0.75), 'n': np.int64(3), 'cm': np.eye(2)}, protocol=2)
     assert b'_codecs' in data
     for text in (data, data.replace(b'numpy._core.', b'numpy.core.')):
@@ -208,8 +208,8 @@ def test_code_in_a_file_is_one_error_line_from_main(tmp_path):
     assert result.returncode == 1 and 'Traceback' not in result.stderr, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
     assert errors == [f'error: checkpoint {path} (a Paddle pickle) names os.system, which no '
-                      'checkpoint holds and which could run code: not read. Open only '
-                      'checkpoints from people you trust']
+                      'checkpoint holds and which could run code: not read (open only files '
+                      'from people you trust)']
     assert not marker.exists()
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import safe_pickle
+from .errors import UserError
+
 SCORES_NAME = 'eval_scores.pkl'
 SCORES_KEY_NAME = 'eval_scores.key.json'
 
@@ -52,8 +55,10 @@ def find_cached_scores(work_dir, key, feeder, num_class):
         try:
             if json.loads(key_path.read_text()) != key:
                 continue
-            with open(scores_path, 'rb') as f:
-                scores = pickle.load(f)
+            scores = safe_pickle.load(scores_path)
+        except safe_pickle.ForbiddenName as e:
+            raise UserError(f'{e.refusal(scores_path, "score cache")}; delete that run folder '
+                            'to evaluate again') from None
         except (OSError, ValueError, pickle.UnpicklingError, EOFError):
             continue   # a broken or half-written earlier run: evaluate instead
         if all(n in scores and np.shape(scores[n]) == (num_class,) for n in names):

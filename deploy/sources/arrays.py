@@ -2,12 +2,12 @@
 (names, labels[, lengths]); also one sample (C, T, V, M), as PaddleVideo's example arrays are,
 taken as a batch of one. Clips shorter than the model's frames are zero-padded at the end, as -gd
 pads them."""
-import pickle
 from pathlib import Path
 
 import numpy as np
 
 import reader
+from utils import safe_pickle
 from ..messages import InferError, warn
 from ..model_config import needed_shape, sample_fits
 
@@ -57,11 +57,12 @@ def read_label_file(path, num_samples, num_class):
     if not Path(path).is_file():
         raise InferError(f'label file {path} does not exist')
     try:
-        with open(path, 'rb') as f:
-            content = pickle.load(f)
+        content = safe_pickle.load(path)
         paths, labels = content[:2]
         if len(content) not in (2, 3):
             raise ValueError
+    except safe_pickle.ForbiddenName as e:
+        raise InferError(e.refusal(path, 'label file')) from None
     except Exception as e:   # pickle raises many kinds on a file it cannot read
         raise InferError(f'label file {path} is not a (names, labels) or (names, labels, '
                          f'lengths) pickle ({type(e).__name__})') from None
