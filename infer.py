@@ -62,7 +62,7 @@ def build_parser():
     add = parser.add_argument
 
     def add_switch(*names, default=False, help=None):
-        # `--flag` alone means true; `--flag false` (the seed's spelling) is also accepted.
+        # `--flag` alone means true; `--flag false` and `--flag true` are accepted too.
         add(*names, type=str2bool, nargs='?', const=True, default=default, metavar='BOOL',
             help=help)
 

@@ -37,7 +37,7 @@ def joint_features(data, center=1, out=None, keypoint_dim=3):
 
 
 def velocity_features(data, out=None, keypoint_dim=3):
-    """x[t+1]-x[t] and x[t+2]-x[t] for t < T-2; both zero for the last two frames (as the seed).
+    """x[t+1]-x[t] and x[t+2]-x[t] for t < T-2; both zero for the last two frames (as the official feeder).
     For 2D the score of each difference is the mean of its two frames' scores."""
     out = _block(data, out)
     T = data.shape[1]

@@ -4,7 +4,7 @@ saved as a static graph, converted by paddle2onnx, and checked in ONNX Runtime.
 The plain forms, not paddle_forms: those are shaped for oneDNN's fusions, while the plain graph
 is what ONNX Runtime and TensorRT optimise themselves; with the residual 1x1 convs merged into
 the graph convs as identity hops, ONNX Runtime runs B0 1.3x faster than without. Both packages
-are optional: without them -ex logs what to install and writes the Paddle files as before.
+are optional: without them -ex logs what to install and writes the Paddle files only.
 """
 import contextlib
 import io

@@ -220,8 +220,8 @@ def measure(engines, batch, warmup, rounds):
 
 def print_table(times, outputs, batch_size, bound, one_thread_bound):
     """`bound`: sequences/s at this machine's matrix-multiply rate and B0's forward FLOPs;
-    `one_thread_bound` the same at one core's rate, which the seed's reference figures fit
-    (1.6 seq/s = 6% eval)."""
+    `one_thread_bound` the same at one core's rate, of which the goals' figures for a
+    straightforward port are fractions (1.6 seq/s = 6% eval)."""
     reference = 'dygraph eval'
     base = batch_size / times[reference].mean()
     print(f'{"engine":<38} {"seq/s":>8} {"ms/batch":>10} {"min ms":>8} {"vs dygraph":>11} '

@@ -3,7 +3,7 @@
     pip install torch        # a CPU build; PyTorch is not a dependency of this repository
     python tests/bench_torch_reference.py
 
-Issue 6 calibrates its goals with 'the same architecture in PyTorch eager'. tests/torch_mirror.py
+The speed goals are calibrated with 'the same architecture in PyTorch eager'. tests/torch_mirror.py
 builds that model from our Paddle B0 (config 2001), layer by layer with the same weights,
 computed as the official PyTorch implementation computes it. This first checks that both
 frameworks give the same logits (within 1e-4), so the timed model is the same function. Then,

@@ -2,13 +2,13 @@
 
     python tests/bench_train.py
 
-1. J/V/B input building per sample: vectorised builder vs a per-joint Python loop (the seed's way).
+1. J/V/B input building per sample: vectorised builder vs a per-joint Python loop (a plain port's way).
 2. B0 eval and training-step throughput (batch 16, 288 frames; the median of several passes)
    as a fraction of the bound set by this machine's fp32 matrix-multiply rate (numpy, measured
    here, the best of three rounds) and B0's FLOPs per sample (6.46 GFLOP forward, 22.0
    forward + backward; a multiply-add counts 2). The rate is taken on every core, as the model
-   runs; the fraction of one core's rate follows in brackets, because the seed's reference
-   figures in the speed goals (1.6 seq/s = 6%, 0.6 samples/s = 8%) fit that rate.
+   runs; the fraction of one core's rate follows in brackets, because the speed goals'
+   figures for a plain port (1.6 seq/s = 6%, 0.6 samples/s = 8%) are fractions of that rate.
 3. The loader's share of a training step with num_workers 2 (reader wait / step time).
 
 Like main.py, it first restarts itself with glibc's huge-page tunable (runtime.
@@ -41,7 +41,7 @@ from model import cpu_backend, reparameterize  # noqa: E402
 
 
 def loop_inputs(data, connect_joint):
-    """The seed's per-joint / per-frame loops, for comparison only."""
+    """Per-joint / per-frame loops as a plain port writes them, for comparison only."""
     C, T, V, M = data.shape
     joint, velocity, bone = (np.zeros((C * 2, T, V, M)) for _ in range(3))
     joint[:C] = data

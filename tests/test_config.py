@@ -178,7 +178,7 @@ def _entries(value, path=''):
 
 def test_numbered_configs_resolve_to_the_snapshot():
     """Each numbered config resolves to exactly the entries, types and order it had as a full
-    copy (tests/fixtures/make_config_snapshot.py wrote them before the configs were shortened)."""
+    copy (tests/fixtures/make_config_snapshot.py recorded those)."""
     import json
     snapshot = json.loads(SNAPSHOT.read_text())
     assert len(snapshot) == 34
@@ -284,11 +284,9 @@ def test_the_schema_is_what_the_code_reads():
 
 
 def test_the_readmes_config_over_a_base(tmp_path):
-    """README, Configs: the example written over 2001 loads as it says."""
-    import textwrap
-    section = (REPO_DIR / 'README.md').read_text().split('### Writing a config')[1]
-    example = textwrap.dedent(section.split('PaddleDetection. Your own, e.g. `my.yaml`:\n\n')[1]
-                              .split('\n\n')[0])
+    """docs/training.md, Writing a config: the example written over 2001 loads as it says."""
+    section = (REPO_DIR / 'docs' / 'training.md').read_text().split('### Writing a config')[1]
+    example = section.split('```yaml config\n')[1].split('```')[0]
     (tmp_path / 'my.yaml').write_text(example)
     cfg, reference = load_config(str(tmp_path / 'my.yaml')), load_config('2001')
     assert cfg['model_type'] == 'EfficientGCN-B2' and cfg['config'] == 'my'

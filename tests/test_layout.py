@@ -1,4 +1,4 @@
-"""The layout issue 24 asked for: no module over 400 lines outside the CPU backend's kernels, and
+"""The layout the project keeps: no module over 400 lines outside the CPU backend's kernels, and
 the exporter and visualiser take what they need as arguments, never the processor."""
 import ast
 

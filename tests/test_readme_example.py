@@ -1,4 +1,4 @@
-"""The README's worked example: an attention type added to model/attentions.py alone trains on
+"""The worked example of docs/layout.md: an attention type added to model/attentions.py alone trains on
 the demo at once, evaluates and exports."""
 import re
 import shutil
@@ -14,9 +14,9 @@ IGNORED = shutil.ignore_patterns('.git', 'data', 'workdir', '__pycache__')
 
 
 def readme_attention_code():
-    text = (REPO_DIR / 'README.md').read_text()
-    section = text.split('### Adding an attention type')[1]
-    return re.search(r'```python\n(.*?)```', section, re.S).group(1)
+    text = (REPO_DIR / 'docs' / 'layout.md').read_text()
+    section = text.split('## Adding an attention type')[1]
+    return re.search(r'```python[^\n]*\n(.*?)```', section, re.S).group(1)
 
 
 @pytest.mark.slow

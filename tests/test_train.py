@@ -265,9 +265,9 @@ def files_and_mtimes(folder):
 def test_resume_never_continues_another_configs_checkpoint(tmp_path):
     """1001 trains; -r with another config (or another model under 1001's name) is one line
     saying whose the checkpoint is and where this config's would be, and leaves 1001's run
-    folder and checkpoint as they were. A checkpoint of an earlier version (no record, in the
-    work dir's shared place) is judged by its run folder: another config's is refused, 1001's
-    own resumes as before."""
+    folder and checkpoint as they were. A checkpoint without an owner record (in the work
+    dir's shared place) is judged by its run folder: another config's is refused, 1001's own
+    resumes."""
     work = tmp_path / 'work'
     trained = run_main(*demo_arguments(tmp_path, '1001'))
     assert trained.returncode == 0, trained.stderr[-2000:]

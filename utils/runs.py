@@ -54,8 +54,8 @@ def describe_owner(record):
 
 
 def checkpoint_to_resume(cfg, given=None):
-    """The checkpoint -r continues: the one given, else the config's own; else, for a work dir
-    of an earlier version, the shared one when it is this config's."""
+    """The checkpoint -r continues: the one given, else the config's own; else the work dir's
+    shared checkpoint without an owner record, when its run folder is this config's."""
     if given:
         return Path(given)
     path = checkpoint_path(cfg)
