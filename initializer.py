@@ -6,6 +6,7 @@ import paddle
 
 import model as model_zoo
 from dataset import configured_workers, dataset_args_of, dataset_info
+from utils import shared_memory
 from utils.errors import ConfigError
 
 
@@ -88,7 +89,8 @@ def loader_workers(cfg, on_gpu):
 
 def build_loader(cfg, feeder, phase, rank=0, world_size=1, on_gpu=False):
     """Train: shuffled by (seed, epoch), last incomplete batch dropped. Eval: every sample once.
-    Built by loader_workers(cfg, on_gpu) worker processes."""
+    Built by loader_workers(cfg, on_gpu) worker processes, which hand their batches over in
+    shared memory where /dev/shm holds them (utils.shared_memory)."""
     from paddle.io import DataLoader
 
     from dataset.samplers import ShardedBatchSampler
@@ -100,8 +102,15 @@ def build_loader(cfg, feeder, phase, rank=0, world_size=1, on_gpu=False):
         raise ConfigError(f'the train split has {len(feeder)} samples, fewer than one batch of '
                           f'{batch_size} per process: lower dataset_args train_batch_size')
     num_workers = loader_workers(cfg, on_gpu)
+    shared = num_workers > 0 and shared_memory.use_shared_memory(
+        num_workers, batch_size * sample_bytes(feeder))
     return DataLoader(feeder, batch_sampler=sampler, num_workers=num_workers,
-                      use_shared_memory=num_workers > 0)
+                      use_shared_memory=shared)
+
+
+def sample_bytes(feeder):
+    """The bytes of one sample's input array, as a batch carries it."""
+    return np.asarray(feeder[0][0]).nbytes if len(feeder) else 0
 
 
 def per_process_batch(cfg, phase, world_size):

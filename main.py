@@ -137,40 +137,30 @@ def under_launcher():
     return 'PADDLE_TRAINER_ID' in os.environ or 'PADDLE_TRAINERS_NUM' in os.environ
 
 
-def processes_wanted(args, cfg):
-    """--nproc, else one process per listed GPU when this Paddle build has CUDA."""
-    from utils.runtime import gpu_available
-    if args.nproc is not None:
-        if args.nproc < 1:
-            raise UserError(f'--nproc {args.nproc}: give 1 or more processes')
-        return args.nproc
-    return len(cfg['gpus']) if cfg['gpus'] and gpu_available() else 1
-
-
-def launch(args, cfg, argv, count):
-    """Run this command again as `count` processes on Paddle's own launcher (one per listed GPU,
-    or CPU processes), and wait for them; their logs go to <work_dir>/launch_logs."""
+def launch(args, cfg, argv, count, gpus):
+    """Run this command again as `count` processes on Paddle's launcher (one a GPU of `gpus`, or
+    CPU processes when it is empty: utils.processes), and wait for them; their logs go to
+    <work_dir>/launch_logs."""
     import subprocess
     from pathlib import Path
 
     from initializer import per_process_batch
-    from utils.runtime import gpu_available
+    from utils.processes import launcher_command
     if not args.evaluate:   # an indivisible batch fails here, before any process starts
         per_process_batch(cfg, 'train', count)
     log_dir = Path(cfg['work_dir']) / 'launch_logs'
-    command = [sys.executable, '-m', 'paddle.distributed.launch', '--nproc_per_node', str(count),
-               '--log_dir', str(log_dir)]
-    if cfg['gpus'] and gpu_available():
-        command += ['--devices', ','.join(str(g) for g in cfg['gpus'][:count])]
-    print(f'starting {count} processes on paddle.distributed.launch; their logs: '
+    on = f'GPUs {",".join(map(str, gpus))}' if gpus else 'the CPU, with gloo'
+    print(f'starting {count} processes on paddle.distributed.launch ({on}); their logs: '
           f'{log_dir}/workerlog.*', flush=True)
     # the processes skip -dh: this one has waited already
     environment = {**environment_for_children(), LAUNCHED_BY_MAIN: '1'}
-    code = subprocess.run(command + [str(Path(__file__).resolve()), *argv],
-                          env=environment).returncode
+    code = subprocess.run(launcher_command(count, gpus, log_dir) +
+                          [str(Path(__file__).resolve()), *argv], env=environment).returncode
     if code != 0:
-        raise UserError(f'the {count} processes failed (exit code {code}): see '
-                        f'{log_dir}/workerlog.0')
+        log = log_dir / 'workerlog.0'
+        where = f'see {log}' if log.is_file() else \
+            "Paddle's launcher stopped before starting them: see its lines above"
+        raise UserError(f'the {count} processes failed (exit code {code}): {where}')
 
 
 def run(args, cfg, argv=()):
@@ -184,10 +174,12 @@ def run(args, cfg, argv=()):
     if needs_demo_data(cfg):
         make_demo_data(cfg)
     import_paddle()
+    from utils.processes import check_gpu_ids, process_plan
+    check_gpu_ids(cfg['gpus'])
     if not (args.extract or args.visualize) and not under_launcher():
-        count = processes_wanted(args, cfg)
+        count, gpus = process_plan(args.nproc, cfg['gpus'])
         if count > 1:
-            launch(args, cfg, argv, count)
+            launch(args, cfg, argv, count, gpus)
             return
     from processor import Processor
     processor = Processor(cfg, args)

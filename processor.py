@@ -20,8 +20,8 @@ from utils.logs import setup_logging
 from model.checkpoint import (load_checkpoint, load_model_state, load_run_checkpoint,
                               model_state_of, record_of)
 from utils import ranks, runs
-from utils.runtime import select_device
-from utils.seeding import restore_rng_states, rng_states, seed_everything
+from utils.runtime import amp_in_effect, select_device
+from utils.seeding import restore_rng_states, resume_seed, rng_states, seed_everything
 
 logger = logging.getLogger(__name__)
 AMP_LEVELS = ('O1', 'O2')
@@ -177,23 +177,17 @@ class Processor:
             self.writer.close()
 
     def _amp_level(self):
-        """The config's amp_level (O1 or O2; --amp sets it) on a GPU; None (float32) when it is
-        empty, and on the CPU, which trains in float32."""
+        """The config's amp_level (O1 or O2; --amp sets it) where training runs it
+        (runtime.amp_in_effect: on GPUs with float16 support); None: float32."""
         level = self.cfg.get('amp_level')
-        if level is None:
-            return None
-        if level not in AMP_LEVELS:
+        if level is not None and level not in AMP_LEVELS:
             raise ConfigError(f'amp_level {level!r}: give O1 or O2 (mixed precision on GPU), or '
                               f'leave it empty for float32')
-        return level if self.device.startswith('gpu') else None
+        return amp_in_effect(level, self.device)[0]
 
     def _precision(self):
         """What training computes in, for the log."""
-        if self.amp_level:
-            return f'mixed precision {self.amp_level}'
-        if self.cfg.get('amp_level'):
-            return f'float32 (amp_level {self.cfg["amp_level"]}, --amp, is used on GPU only)'
-        return 'float32'
+        return amp_in_effect(self.cfg.get('amp_level'), self.device)[1]
 
     def _decorate_for_amp(self):
         """O2 keeps the weights in float16, with float32 master copies in the optimizer and
@@ -263,17 +257,18 @@ class Processor:
                     self.best_state['epoch'])
 
     def _owner(self):
-        return runs.owner(self.cfg, self.num_class, self.data_shape)
+        return runs.owner(self.cfg, self.num_class, self.data_shape, self.amp_level)
 
     def _save_checkpoint(self, epoch):
         """The config's resumable checkpoint (its own, in its folder under the work dir), with
         the record of whose it is."""
+        rng = ranks.every_rank(self.world_size, rng_states())   # each rank draws its own
         if not self.is_main:
             return
         checkpoint = {
             'model': self.net.state_dict(), 'opt': self.optimizer.state_dict(),
             'scheduler': self.lr.state_dict(), 'epoch': epoch, 'best_state': self.best_state,
-            'rng': rng_states(), 'run_dir': str(self.run_dir), 'owner': self._owner(),
+            'rng': rng, 'run_dir': str(self.run_dir), 'owner': self._owner(),
         }
         if self.scaler is not None:
             checkpoint['scaler'] = self.scaler.state_dict()
@@ -288,6 +283,7 @@ class Processor:
         path = runs.checkpoint_to_resume(self.cfg, given)
         checkpoint = load_run_checkpoint(path)
         note = runs.check_owner(checkpoint, path, self.cfg, self._owner())
+        runs.check_amp_level(checkpoint, path, self._amp_level())
         missing = [k for k in ('model', 'opt', 'scheduler', 'epoch', 'rng') if k not in checkpoint]
         if missing:
             raise UserError(f'checkpoint {path} cannot be resumed: it has no {missing[0]!r} entry')
@@ -302,7 +298,8 @@ class Processor:
         if self.scaler is not None and 'scaler' in checkpoint:
             self.scaler.load_state_dict(checkpoint['scaler'])
         self.best_state = checkpoint.get('best_state', self.best_state)
-        restore_rng_states(checkpoint['rng'])
+        restore_rng_states(checkpoint['rng'], self.rank, self.world_size,
+                           resume_seed(self.cfg['seed'], checkpoint['epoch'], self.rank))
         run_dir = checkpoint.get('run_dir')
         self.open_run_dir(run_dir if run_dir and Path(run_dir).is_dir() else None,
                           resumed_after=checkpoint['epoch'])

@@ -1,5 +1,5 @@
-"""Two CPU processes under paddle.distributed.launch train the demo: one epoch, and a run killed
-in its second epoch then resumed with -r."""
+"""Two CPU processes under paddle.distributed.launch (utils/cpu_launch.py) train the demo: one
+epoch, and a run killed in its second epoch then resumed with -r."""
 import json
 import re
 
@@ -22,8 +22,9 @@ HALF_FRAMES = ['dataset_args.ntu.num_frame=16']
 
 def launch_arguments(data, work_dir, log_dir, epochs, *extra):
     """python's arguments for the demo at half its frames on two CPU processes, on the
-    synthetic data under `data`."""
-    return ['-m', 'paddle.distributed.launch', '--nproc_per_node', '2', '--log_dir', str(log_dir),
+    synthetic data under `data`: Paddle's launcher in its CPU form (the one main.py starts CPU
+    processes with; plain, it would give them the GPUs of a CUDA build)."""
+    return ['utils/cpu_launch.py', '--nproc_per_node', '2', '--log_dir', str(log_dir),
             'main.py', *demo_args(data, work_dir, f'scheduler_args.cosine.max_epoch={epochs}',
                                   'scheduler_args.cosine.warm_up=0', *HALF_FRAMES), *extra]
 

@@ -68,7 +68,7 @@ def test_training_writes_the_run_outputs(tmp_path, data_root):
     assert checkpoint_of(config).parent == run_dir.parent   # beside the config's runs
     assert checkpoint['owner'] == {'config': config.stem, 'model': {
         'model_type': 'EfficientGCN-B0', 'layer_type': 'SG', 'att_type': 'stja',
-        'num_class': 60, 'data_shape': [3, 6, 16, 25, 2]}}
+        'num_class': 60, 'data_shape': [3, 6, 16, 25, 2]}, 'amp_level': None}
     assert not list(work_dir.rglob('*.tmp')) and not (work_dir / 'checkpoint.pdparams').exists()
 
 

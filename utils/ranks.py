@@ -1,5 +1,6 @@
 """What data-parallel processes share: counts summed over ranks, batch-norm statistics
-averaged, a check that every rank holds the same parameters, and every rank's predictions.
+averaged, a check that every rank holds the same parameters, and every rank's predictions (and
+any value: every_rank).
 Each is a no-op in a single process."""
 import logging
 
@@ -39,6 +40,15 @@ def check_ranks_agree(net, world_size):
     if spread != 0:
         raise RuntimeError(f'parameters differ between processes (max {spread:.3e})')
     logger.info('Parameters are identical on all %d processes', world_size)
+
+
+def every_rank(world_size, value):
+    """[rank 0's value, rank 1's, ...] on every rank (each calls this)."""
+    if world_size == 1:
+        return [value]
+    gathered = []
+    paddle.distributed.all_gather_object(gathered, value)
+    return gathered
 
 
 def gather_predictions(world_size, scores, labels):

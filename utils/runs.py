@@ -34,14 +34,16 @@ def shared_checkpoint_path(cfg):
 
 
 # ---------------------------------------------------------------- whose a checkpoint is
-def owner(cfg, num_class, data_shape):
+def owner(cfg, num_class, data_shape, amp_level=None):
     """What a resumable checkpoint records of the run that wrote it: the config's name and the
-    model's signature (what must match for its state to continue this run)."""
+    model's signature (what must match for its state to continue this run), and the AMP level
+    it trained at (None: float32)."""
     model_args = cfg['model_args']
     return {'config': cfg['config'],
             'model': {'model_type': cfg['model_type'], 'layer_type': model_args['layer_type'],
                       'att_type': model_args['att_type'], 'num_class': num_class,
-                      'data_shape': list(data_shape)}}
+                      'data_shape': list(data_shape)},
+            'amp_level': amp_level}
 
 
 def describe_owner(record):
@@ -70,6 +72,8 @@ def check_owner(checkpoint, path, cfg, expected):
     record = checkpoint.get('owner')
     own = f"config {cfg['config']}'s would be {checkpoint_path(cfg)}"
     if record is not None:
+        record = {key: record.get(key) for key in ('config', 'model')}
+        expected = {key: expected.get(key) for key in ('config', 'model')}
         if record != expected:
             raise UserError(f'checkpoint {path} is {describe_owner(record)}, not '
                             f'{describe_owner(expected)}; {own}')
@@ -81,6 +85,30 @@ def check_owner(checkpoint, path, cfg, expected):
     return (f'checkpoint {path} was written before checkpoints recorded their config'
             + (f'; its run folder {run_dir} is this config\'s' if run_dir else
                ' or run folder: resuming it as this config\'s'))
+
+
+def _precision(level):
+    return f'AMP {level}' if level else 'float32'
+
+
+def check_amp_level(checkpoint, path, level):
+    """-r at AMP `level` (None: float32) must continue a checkpoint of the same kind of optimizer
+    state: O2 keeps float32 master weights in it (paddle.amp.decorate), float32 and O1 do not,
+    and Paddle's optimizer asserts when they differ. A checkpoint that does not record its level
+    is judged by its optimizer state."""
+    record = checkpoint.get('owner') or {}
+    if 'amp_level' in record:
+        trained = record['amp_level']
+        described = _precision(trained)
+    else:
+        trained = 'O2' if 'master_weights' in (checkpoint.get('opt') or {}) else None
+        described = 'AMP O2' if trained else 'float32 or AMP O1'
+    if (trained == 'O2') != (level == 'O2'):
+        advice = 'with --amp O2' if trained == 'O2' else \
+            f'at {"AMP O1 (--amp O1)" if trained else "float32 (no --amp) or AMP O1"}'
+        raise UserError(f'checkpoint {path} was trained in {described}, this run trains in '
+                        f'{_precision(level)}: their optimizer states differ (O2 keeps float32 '
+                        f'master weights); resume it {advice}, or start a new run')
 
 
 # ---------------------------------------------------------------- what produced a run

@@ -115,6 +115,23 @@ def gpu_missing_reason():
     return None
 
 
+def amp_in_effect(level, device):
+    """(the AMP level training really runs at on `device`, None for float32; what it computes
+    in, for the log). The config's O1 or O2 runs on a GPU of compute capability 7.0 or newer;
+    below that Paddle's auto_cast and decorate fall back to float32 with a warning
+    (paddle/amp/auto_cast.py), and the CPU trains in float32."""
+    if not level:
+        return None, 'float32'
+    if not device.startswith('gpu'):
+        return None, f'float32 (amp_level {level}, --amp, is used on GPU only)'
+    import paddle
+    major, minor = paddle.device.cuda.get_device_capability(int(device.split(':')[1]))
+    if major < 7:
+        return None, (f'float32 (amp_level {level} asked for, but {device} has compute '
+                      f'capability {major}.{minor}, and float16 AMP needs 7.0 or newer)')
+    return level, f'mixed precision {level}'
+
+
 def select_device(gpus, distributed=False):
     """GPU when asked for and available (under the launcher: this process's GPU); otherwise the
     CPU. Returns (device, warning): why GPUs that were asked for are not used, else None."""

@@ -1,9 +1,22 @@
 """ONNX Runtime: the exported `<stem>.onnx` on the CPU, or with its CUDA / TensorRT providers
-where the installed runtime has them."""
+where the installed runtime has them; describe() names the provider the session really runs
+on, and a notice says so when it is not the one asked for."""
 import numpy as np
 
 from ..messages import InferError, notice, one_line
 from . import batch_shape_range
+
+
+def preload_cuda_libraries(onnxruntime):
+    """Let ONNX Runtime's CUDA provider find the CUDA and cuDNN libraries that pip installed
+    (the nvidia-* packages paddlepaddle-gpu brings) before a session loads it; ONNX Runtime 1.21
+    and newer have onnxruntime.preload_dlls(), older ones search the system's paths only."""
+    preload = getattr(onnxruntime, 'preload_dlls', None)
+    if preload is not None:
+        try:
+            preload()
+        except Exception:   # noqa: BLE001 - best effort: the session says what it could start
+            pass
 
 
 class OnnxRunner:
@@ -22,6 +35,8 @@ class OnnxRunner:
         options.intra_op_num_threads = cpu_threads
         options.log_severity_level = 3
         providers = self.providers(args, onnxruntime.get_available_providers(), input_shape)
+        if args.use_gpu:
+            preload_cuda_libraries(onnxruntime)
         try:
             self.session = onnxruntime.InferenceSession(str(model_file), options,
                                                         providers=providers)
@@ -32,6 +47,11 @@ class OnnxRunner:
             raise InferError(f'model {model_file} takes inputs {inputs}, not one named "data": '
                              'export it with `python main.py -c ID -ex -pp CKPT`')
         self.provider = self.session.get_providers()[0]
+        asked = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
+        if self.provider != asked:
+            notice(f'ONNX Runtime could not start its {asked} (the CUDA 12 and cuDNN 9 '
+                   f'libraries it loads were not found or do not fit: README, Set-up): '
+                   f'running on {self.provider}')
         self.cpu_threads = cpu_threads
 
     @staticmethod
