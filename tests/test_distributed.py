@@ -59,7 +59,9 @@ def test_two_process_run_killed_in_epoch_2_resumes_to_the_same_parameters(tmp_pa
     checkpoint = killed_dir / DEMO_FOLDER / 'checkpoint.pdparams'
     kill_once_written(launch_arguments(small_demo_data, killed_dir, tmp_path / 'logs_killed', 2),
                       checkpoint)
-    assert paddle.load(str(checkpoint))['epoch'] == 1, 'the kill must land during epoch 2'
+    saved = paddle.load(str(checkpoint))
+    assert saved['epoch'] == 1, 'the kill must land during epoch 2'
+    assert len(saved['rng']) == 2   # each process's random states, restored to that process
 
     log_dir = tmp_path / 'logs_resumed'
     resumed = run_python(*launch_arguments(small_demo_data, killed_dir, log_dir, 2, '-r'))

@@ -229,7 +229,7 @@ def test_onnx_runtime_reports_the_provider_its_session_uses(monkeypatch, capsys,
 def test_requirements_gpu_pins_onnx_runtime_builds_for_cuda_12():
     """The CUDA major version of each onnxruntime-gpu release's CUDA provider, as `readelf -d`
     shows its onnxruntime/capi/libonnxruntime_providers_cuda.so (libcudart.so.N; the cp311
-    manylinux wheels from PyPI, read for this pin)."""
+    manylinux wheels from PyPI, read by tools/onnxruntime_cuda.py for this pin)."""
     from packaging.requirements import Requirement
     from utils.config import REPO_DIR
     linked = {'1.21.0': 12, '1.25.1': 12, '1.26.0': 12, '1.27.0': 13, '1.31.1': 13}

@@ -49,9 +49,9 @@ class OnnxRunner:
         self.provider = self.session.get_providers()[0]
         asked = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
         if self.provider != asked:
-            notice(f'ONNX Runtime could not start its {asked} (the CUDA 12 and cuDNN 9 '
-                   f'libraries it loads were not found or do not fit: README, Set-up): '
-                   f'running on {self.provider}')
+            notice(f'ONNX Runtime could not start its {asked} (the CUDA and cuDNN libraries '
+                   f'its build links were not found or do not fit: README, Set-up): running '
+                   f'on {self.provider}')
         self.cpu_threads = cpu_threads
 
     @staticmethod
