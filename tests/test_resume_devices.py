@@ -73,6 +73,34 @@ def test_amp_levels_that_share_the_optimizer_state_resume():
         assert '\n' not in str(error.value)
 
 
+def step_optimizer(net, o2=False, state=None):
+    """One step of a Momentum optimizer, started from `state` when given; its state after it.
+    At O2 as paddle.amp.decorate leaves a GPU's model and optimizer (float16 weights, float32
+    master weights), emulated: the CPU has no float16 kernels, so the gradients are set and
+    what is checked happens before the update's kernel."""
+    net.to(dtype='float16' if o2 else 'float32')
+    optimizer = paddle.optimizer.Momentum(0.1, parameters=net.parameters())
+    optimizer._multi_precision = o2
+    if state is not None:
+        optimizer.set_state_dict(state)
+    for parameter in net.parameters():
+        parameter._set_grad_ivar(paddle.ones(parameter.shape, dtype=parameter.dtype))
+    optimizer.step()
+    return optimizer.state_dict()
+
+
+def test_paddle_asserts_where_check_amp_level_refuses():
+    """The refusal stands for Paddle's own failure: its O2 optimizer, given a float32 state,
+    asserts at the first step (no accumulators for the master weights)."""
+    net = paddle.nn.Linear(4, 3)
+    float32 = {'opt': step_optimizer(net)}
+    assert 'master_weights' not in float32['opt']
+    with pytest.raises(AssertionError, match='fp32_master.*should in state dict'):
+        step_optimizer(net, o2=True, state=float32['opt'])
+    with pytest.raises(UserError, match='float32 or AMP O1, this run trains in AMP O2'):
+        runs.check_amp_level(float32, 'ckpt', 'O2')
+
+
 # ---------------------------------------------------------------- random states
 def states_after(seed):
     seeding.seed_everything(seed)
