@@ -6,7 +6,15 @@ re-parameterised model (batch norms folded) in the forms of paddle_forms.py, whi
 Inference's oneDNN runs fastest; its residual 1x1 convs stay convs (oneDNN fuses them with their
 add; as an identity hop of the graph conv they were 3% slower). The .onnx is the folded model in
 its own forms, the residual convs merged (onnx_file.py).
+
+Everything -ex does runs on the CPU in float32, whatever device the model was built on (the
+device is restored after): the files do not depend on it, and a GPU's TF32 convolutions (cuDNN's
+default on Ampere and newer; Paddle 3.3's FLAGS_cudnn_allow_tf32) round their inputs to a 10-bit
+mantissa, which moves the published X-sub model's logits by about 2e-2, far beyond the round
+trips' 1e-4. How the exported model runs on a GPU is tools/check_gpu.py's to check.
 """
+import contextlib
+import copy
 import logging
 from pathlib import Path
 
@@ -23,6 +31,7 @@ from .program import save_program
 
 logger = logging.getLogger(__name__)
 EXPORT_TOLERANCE = 1e-4
+CHECKED_ON = 'on the CPU in float32'
 
 
 class LogitsOnly(paddle.nn.Layer):
@@ -75,11 +84,40 @@ def paddle_program(stem):
     return run
 
 
+@contextlib.contextmanager
+def on_the_cpu():
+    """paddle's device set to the CPU inside, the caller's device restored after."""
+    device = paddle.get_device()
+    paddle.set_device('cpu')
+    try:
+        yield
+    finally:
+        paddle.set_device(device)
+
+
+def cpu_copy(layer):
+    """layer itself when its weights are on the CPU, else a copy of it moved there."""
+    weight = next(iter(layer.parameters()), None)
+    if weight is None or weight.place.is_cpu_place():
+        return layer
+    return copy.deepcopy(layer).to(device='cpu')
+
+
 def export(net, checkpoint_path, cfg, graph, data_shape, num_class, reference=None):
     """The network `net` (with the weights of checkpoint_path, beside which the files go) as
     <stem>.json/.pdiparams (Paddle Inference, its forms), <stem>.onnx (the plain forms, when
     paddle2onnx and ONNX Runtime are installed) and <stem>.yml for the config `cfg`; each
-    checked against `reference`, the dygraph eval model (default: net re-parameterised)."""
+    checked against `reference`, the dygraph eval model (default: net re-parameterised), on
+    the CPU in float32 (on_the_cpu; the module's docstring says why). A reference made while
+    paddle's device was a GPU is folded again on the CPU: its fold's products ran there, in TF32
+    where cuBLAS allows it."""
+    built_on_cpu = paddle.get_device() == 'cpu'
+    with on_the_cpu():
+        return export_on_cpu(cpu_copy(net), checkpoint_path, cfg, graph, data_shape, num_class,
+                             reference if built_on_cpu else None)
+
+
+def export_on_cpu(net, checkpoint_path, cfg, graph, data_shape, num_class, reference=None):
     stem = Path(checkpoint_path).with_suffix('')
     reference = reference or model_zoo.reparameterize(net)
     plain = LogitsOnly(model_zoo.reparameterize(net))
@@ -93,15 +131,15 @@ def export(net, checkpoint_path, cfg, graph, data_shape, num_class, reference=No
         yaml.safe_dump(config, f, sort_keys=False)
     difference = check_round_trip(reference, paddle_program(stem), model_file, data_shape)
     logger.info('Exported %s and %s (inference config %s); saved model matches the dygraph '
-                'model within %.1e (max difference %.2e)', model_file, params_file,
-                stem.with_suffix('.yml'), EXPORT_TOLERANCE, difference)
+                'model within %.1e, checked %s (max difference %.2e)', model_file, params_file,
+                stem.with_suffix('.yml'), EXPORT_TOLERANCE, CHECKED_ON, difference)
     written = [model_file, params_file, stem.with_suffix('.yml')]
     onnx_path = onnx_file.write_onnx(plain, stem.with_suffix('.onnx'), data_shape)
     if onnx_path is not None:
         difference = check_round_trip(reference, lambda x: onnx_file.onnx_logits(onnx_path, x),
                                       onnx_path, data_shape)
         logger.info('Exported %s (opset %d); in ONNX Runtime it matches the dygraph model '
-                    'within %.1e (max difference %.2e)', onnx_path, onnx_file.OPSET,
-                    EXPORT_TOLERANCE, difference)
+                    'within %.1e, checked %s (max difference %.2e)', onnx_path, onnx_file.OPSET,
+                    EXPORT_TOLERANCE, CHECKED_ON, difference)
         written.append(onnx_path)
     return written
