@@ -30,9 +30,8 @@ def make_runner(args, params_file, cpu_threads, input_shape=None):
         from .onnx_runtime import OnnxRunner
         return OnnxRunner(args, args.model_file, cpu_threads, input_shape)
     from .paddle_inference import Runner, inference_config
-    return Runner(inference_config(args, args.model_file, params_file, cpu_threads,
-                                   input_shape),
-                  args.model_file, describe_paddle(args, cpu_threads))
+    config = inference_config(args, args.model_file, params_file, cpu_threads, input_shape)
+    return Runner(config, args.model_file, describe_paddle(args, cpu_threads, config))
 
 
 def batch_shape_range(input_shape, batch_size):
@@ -42,9 +41,12 @@ def batch_shape_range(input_shape, batch_size):
     return [1] + sample, [batch_size] + sample, [batch_size] + sample
 
 
-def describe_paddle(args, cpu_threads):
+def describe_paddle(args, cpu_threads, config=None):
     from utils.runtime import gpu_available
     if args.use_gpu and gpu_available():
-        return f'GPU{", TensorRT " + args.precision if args.use_tensorrt else ""}'
+        if not (args.use_tensorrt and config is not None):
+            return 'GPU'
+        from .paddle_inference import tensorrt_in_use
+        return f'GPU, {tensorrt_in_use(config, args.precision)}'
     return (f'CPU, {cpu_threads} threads, oneDNN {"on" if args.enable_mkldnn else "off"}, '
             f'ir_optim {"on" if args.ir_optim else "off"}')

@@ -1,14 +1,15 @@
 """Paddle Inference: the exported program (`<stem>.json` / `.pdmodel` + `.pdiparams`) on the CPU
-with oneDNN, or on GPU 0 (with TensorRT subgraphs on request)."""
+with oneDNN, or on GPU 0 (with TensorRT on request: tensorrt_pir.py says how)."""
 import contextlib
 import sys
+from pathlib import Path
 
 import numpy as np
 
 from utils.native_output import descriptor_redirected
 from utils.runtime import gpu_available, import_paddle
 from ..messages import InferError, notice, one_line
-from . import batch_shape_range
+from . import batch_shape_range, tensorrt_pir
 
 
 def precision_type(name):
@@ -17,9 +18,9 @@ def precision_type(name):
             'int8': PrecisionType.Int8}[name]
 
 
-def configure_gpu(config, args, input_shape=None):
+def configure_gpu(config, args, input_shape=None, tensorrt_route=tensorrt_pir.SUBGRAPH):
     config.enable_use_gpu(args.gpu_mem, 0)
-    if args.use_tensorrt:
+    if args.use_tensorrt and tensorrt_route == tensorrt_pir.SUBGRAPH:
         config.enable_tensorrt_engine(
             workspace_size=1 << 30, max_batch_size=args.batch_size, min_subgraph_size=3,
             precision_mode=precision_type(args.precision), use_static=False,
@@ -27,8 +28,36 @@ def configure_gpu(config, args, input_shape=None):
         if input_shape is not None:   # the batch axis is free (-1): TensorRT needs its range
             low, best, high = batch_shape_range(input_shape, args.batch_size)
             config.set_trt_dynamic_shape_info({'data': low}, {'data': high}, {'data': best})
-    elif args.precision != 'fp32':
-        notice(f'--precision {args.precision} needs --use_tensorrt; running fp32')
+    elif args.precision != 'fp32' and not (args.use_tensorrt and tensorrt_route):
+        notice(f'--precision {args.precision} needs TensorRT; running fp32')
+
+
+def tensorrt_files(args, model_file, params_file, input_shape):
+    """The program --use_tensorrt runs on the GPU, and how (tensorrt_pir.route): model_file
+    itself (TensorRT subgraphs, or none with the one line why), or its conversion by
+    paddle.tensorrt. Returns (model file, params file, route)."""
+    is_json = Path(model_file).suffix == '.json'
+    tensorrt = tensorrt_pir.tensorrt_module() if is_json else None
+    route, why = tensorrt_pir.route(model_file, True, tensorrt)
+    if why:
+        notice(why)
+    if route != tensorrt_pir.CONVERT:
+        return model_file, params_file, route
+    model_file, params_file = tensorrt_pir.convert(tensorrt, model_file, args.precision,
+                                                   input_shape, args.batch_size)
+    if not tensorrt_pir.engine_ops(model_file):
+        notice('paddle.tensorrt put no part of the model into a TensorRT engine: running on the '
+               'GPU without TensorRT')
+    return model_file, params_file, route
+
+
+def tensorrt_in_use(config, precision):
+    """What of TensorRT the configured predictor runs, in words (for describe())."""
+    if config.tensorrt_engine_enabled():
+        return f'TensorRT {precision} subgraphs'
+    engines = tensorrt_pir.engine_ops(config.prog_file())
+    return f'TensorRT {precision}, {engines} engine ops (paddle.tensorrt)' if engines \
+        else 'no TensorRT'
 
 
 def configure_cpu(config, args, cpu_threads):
@@ -48,12 +77,16 @@ def configure_cpu(config, args, cpu_threads):
 def inference_config(args, model_file, params_file, cpu_threads, input_shape=None):
     import_paddle()
     from paddle.inference import Config
-    config = Config(str(model_file), str(params_file))
     use_gpu = args.use_gpu and gpu_available()
     if args.use_gpu and not use_gpu:
         notice('--use-gpu was given, but this Paddle build has no CUDA device: running on the CPU')
+    route = None
+    if use_gpu and args.use_tensorrt:
+        model_file, params_file, route = tensorrt_files(args, model_file, params_file,
+                                                        input_shape)
+    config = Config(str(model_file), str(params_file))
     if use_gpu:
-        configure_gpu(config, args, input_shape)
+        configure_gpu(config, args, input_shape, route)
     else:
         configure_cpu(config, args, cpu_threads)
     config.switch_ir_optim(args.ir_optim)
