@@ -2,13 +2,12 @@
 user runs them (from the repository, with stdin closed so that nothing may prompt, output captured
 as text), their command lines, and configs built for a test."""
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from script_runner import ScriptRunner
+from tools.gpu_checks import kill_once_written  # noqa: F401 (the tests' crash mid-run)
 from utils.config import REPO_DIR, apply_overrides, load_config
 
 
@@ -43,22 +42,6 @@ def demo_args(data, work_dir, *assignments, config='1001'):
                                            f'dataset_args.ntu.root_folder={data / "npy"}',
                                            f'dataset_args.ntu.ntu60_path={data / "skeletons"}',
                                            *assignments)]
-
-
-def kill_once_written(args, path, timeout=300):
-    """Start python ARGS... in its own process group and kill the whole group (a launcher and
-    its workers too) as soon as `path` exists: a crash at the worst moment, mid-run."""
-    process = subprocess.Popen([sys.executable, *map(str, args)], cwd=REPO_DIR,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + timeout
-    while not path.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:   # it ended first; the caller's checks say what went wrong
-        pass
-    process.wait()
 
 
 def write_empty_room(path, frames=8):

@@ -1,8 +1,11 @@
 """The checks of tools/check_gpu.py, one module per area: training (training.py), inference on
 the exported files (deployment.py), the published checkpoint (published.py), and how GPU logits
 are compared with TF32 on or off (precision.py). Each check prints one line through Report."""
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,3 +65,20 @@ def demo_settings(folder, *assignments):
     entries = [f'dataset_args.ntu.root_folder={folder / "npy"}',
                f'dataset_args.ntu.ntu60_path={folder / "skeletons"}', *assignments]
     return [item for entry in entries for item in ('--set', entry)]
+
+
+def kill_once_written(args, path, env=None, timeout=300):
+    """Start python ARGS... from the repository in its own process group and kill the whole
+    group (a launcher and its workers too) as soon as `path` exists: a crash at the worst
+    moment, mid-run."""
+    process = subprocess.Popen([sys.executable, *map(str, args)], cwd=REPO, env=env,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + timeout
+    while not Path(path).exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:   # it ended first; the caller's checks say what went wrong
+        pass
+    process.wait()

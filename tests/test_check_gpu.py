@@ -1,0 +1,126 @@
+"""tools/check_gpu.py's decisions, here without a GPU: the check list, its one-line format, what
+is skipped and why, a check that breaks, and how its checks read the engine's logs and
+infer.py's lines. (The TF32 comparisons: test_tf32.py; the no-GPU line: test_device_setup.py.)"""
+import io
+import math
+
+import pytest
+
+from tools import check_gpu
+from tools.gpu_checks import Report, Result, deployment, training
+
+
+def context(**changes):
+    return check_gpu.Context(**{'folder': None, 'checkpoint': None, 'skeletons': None,
+                                'gpu_count': 1, **changes})
+
+
+def test_each_check_is_one_line_and_failures_are_counted():
+    out = io.StringIO()
+    report = Report(out)
+    report.ok('first')
+    report.expect(False, 'second', 'why\nwith a second line')
+    report.skip('third')
+    assert out.getvalue().splitlines() == ['ok: first', 'FAILED: second: why with a second line',
+                                           'skipped: third']
+    assert report.failed == 1
+
+
+def test_the_check_list_covers_what_a_gpu_user_needs():
+    names = [step.name for step in check_gpu.STEPS]
+    assert len(set(names)) == len(names)
+    assert names[0] == 'the demo epochs'   # the float32 run later steps need is its
+    for needed in ('AMP loss scaling', 'kill and -r', 'two processes', 'peak memory',
+                   '-e and -v', 'export and inference', 'the published checkpoint'):
+        assert needed in names
+    by_name = {step.name: step for step in check_gpu.STEPS}
+    assert by_name['two processes'].gpus == 2
+    assert all(step.gpus == 1 for step in check_gpu.STEPS if step.name != 'two processes')
+    assert by_name['-e and -v'].needs_demo_run and by_name['export and inference'].needs_demo_run
+
+
+def test_what_is_skipped_and_why(tmp_path):
+    two, after_demo = (next(s for s in check_gpu.STEPS if s.name == name)
+                       for name in ('two processes', '-e and -v'))
+    assert check_gpu.skip_reason(two, context()) == 'two processes: needs 2 GPUs, 1 visible'
+    assert check_gpu.skip_reason(two, context(gpu_count=2)) is None
+    assert check_gpu.skip_reason(after_demo, context()) == \
+        '-e and -v: the float32 demo run failed'
+    assert check_gpu.skip_reason(after_demo, context(float32_run=tmp_path)) is None
+
+
+def test_a_check_that_breaks_is_one_failed_line_and_the_others_run():
+    def broken(report, context):
+        raise KeyError('best.pdparams')
+
+    steps = [check_gpu.Step('broken', broken), check_gpu.Step('pair', lambda r, c: r.ok('ran'),
+                                                              gpus=2),
+             check_gpu.Step('next', lambda r, c: r.ok('ran'))]
+    out = io.StringIO()
+    report = Report(out)
+    check_gpu.run_steps(report, context(), steps)
+    assert out.getvalue().splitlines() == ["FAILED: broken: KeyError: 'best.pdparams'",
+                                           'skipped: pair: needs 2 GPUs, 1 visible', 'ok: ran']
+
+
+def test_main_on_a_gpu_prints_only_check_lines_and_fails_with_a_failed_check(monkeypatch,
+                                                                            capsys):
+    monkeypatch.setattr('utils.runtime.gpu_missing_reason', lambda: None)
+    monkeypatch.setattr('paddle.device.cuda.device_count', lambda: 1)
+    monkeypatch.setattr(check_gpu, 'STEPS', [
+        check_gpu.Step('good', lambda r, c: r.ok('good')),
+        check_gpu.Step('bad', lambda r, c: r.expect(False, 'bad', 'because'))])
+    assert check_gpu.main([]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ['ok: good', 'FAILED: bad: because']
+    assert lines[2].startswith('1 check(s) failed; the runs are in ')
+
+
+def engine_log(devices, amp, losses):
+    """A run's stdout as the engine writes it with -np: the record lines, then a loss line a
+    step."""
+    from utils import runs
+    record = runs.run_record('python main.py -c 1001', devices, 1, amp, 1)
+    steps = [f'Epoch: 1/1, Batch: {i}/{len(losses)}, Loss: {loss:.4f}, LR: 0.100000'
+             for i, loss in enumerate(losses, 1)]
+    return '\n'.join(runs.record_lines(record) + [f'Training ... {amp}'] + steps)
+
+
+@pytest.mark.parametrize('devices, losses, passed', [
+    (['gpu:0'], [2.3, 2.1], True),
+    (['cpu'], [2.3, 2.1], False),            # the CPU fallback
+    (['gpu:0'], [2.3, math.nan], False),     # a loss that overflowed
+])
+def test_the_demo_check_reads_device_precision_and_losses_from_the_log(monkeypatch, tmp_path,
+                                                                      devices, losses, passed):
+    logs = {p: engine_log(devices, p, losses) for p, _ in training.PRECISIONS}
+
+    def fake_run(*args, env=None):
+        precision = {(): 'float32', ('--amp',): 'mixed precision O1',
+                     ('--amp', 'O2'): 'mixed precision O2'}[amp_of(args)]
+        completed = type('Completed', (), {'returncode': 0, 'stdout': logs[precision],
+                                           'stderr': ''})
+        return Result(completed)
+    monkeypatch.setattr(training, 'run', fake_run)
+    out = io.StringIO()
+    report = Report(out)
+    training.demo_epochs(report, context(folder=tmp_path))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 6 and (report.failed == 0) == passed, lines
+
+
+def amp_of(args):
+    args = [str(a) for a in args]
+    if '--amp' not in args:
+        return ()
+    at = args.index('--amp')
+    return ('--amp', 'O2') if args[at + 1] == 'O2' else ('--amp',)
+
+
+def test_ort_and_tensorrt_count_only_where_they_really_ran():
+    assert deployment.used_tensorrt(
+        'Benchmark (GPU, TensorRT fp32, 3 engine ops (paddle.tensorrt), batch 16): ...')
+    assert not deployment.used_tensorrt('Benchmark (GPU, no TensorRT, batch 16): ...')
+    assert not deployment.used_tensorrt('')
+    assert deployment.used_cuda('Benchmark (ONNX Runtime, CUDAExecutionProvider, 2 CPU threads')
+    assert not deployment.used_cuda('Benchmark (ONNX Runtime, CPUExecutionProvider, 2 CPU ...')
