@@ -152,9 +152,12 @@ def evaluate_and_pictures(report, context):
                      checkpoint, *extra, *demo_settings(context.folder))
         what = f'{flag} on -g 0'
         if report.expect(result.returncode == 0, what, result.last_line):
-            written = all(any(work_dir.glob(f'*/*/{name}')) for name in outputs)
-            report.expect('Devices gpu:0 ' in result.stdout and written,
-                          f'{what}: the log says gpu:0; wrote {", ".join(outputs)}')
+            missing = [name for name in outputs if not any(work_dir.glob(f'*/*/{name}'))]
+            on_gpu = 'Devices gpu:0 ' in result.stdout
+            report.expect(on_gpu and not missing,
+                          f'{what}: the log says gpu:0; wrote {", ".join(outputs)}',
+                          f'{"" if on_gpu else "the log does not say gpu:0; "}'
+                          f'{"no " + ", ".join(missing) if missing else ""}')
 
 
 def peak_memory_of_step(batch=16, frames=288):
