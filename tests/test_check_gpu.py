@@ -124,3 +124,20 @@ def test_ort_and_tensorrt_count_only_where_they_really_ran():
     assert not deployment.used_tensorrt('')
     assert deployment.used_cuda('Benchmark (ONNX Runtime, CUDAExecutionProvider, 2 CPU threads')
     assert not deployment.used_cuda('Benchmark (ONNX Runtime, CPUExecutionProvider, 2 CPU ...')
+
+
+@pytest.mark.parametrize('scales, losses, passed', [
+    ([32768.0, 65536.0, 65536.0], [2.3, 2.2, 2.1], True),
+    ([32768.0, 32768.0, 32768.0], [2.3, 2.2, 2.1], False),   # a scale that never moves
+    ([32768.0, 16384.0, 16384.0], [2.3, math.inf, 2.1], False),
+])
+def test_the_loss_scaling_check_needs_finite_losses_and_a_moving_scale(monkeypatch, scales,
+                                                                       losses, passed):
+    import json
+    trace = json.dumps({'losses': losses, 'scales': scales})
+    completed = type('Completed', (), {'returncode': 0, 'stdout': trace + '\n', 'stderr': ''})
+    monkeypatch.setattr(training, 'run', lambda *args, env=None: Result(completed))
+    out = io.StringIO()
+    report = Report(out)
+    training.loss_scaling(report, context())
+    assert len(out.getvalue().splitlines()) == 4 and (report.failed == 0) == passed   # O1, O2
