@@ -23,11 +23,12 @@ def test_round_to_tf32_keeps_ten_mantissa_bits_rounding_to_nearest():
                                   [1, 1 + ulp, 1 + ulp, -(1 + ulp), 3.0, np.inf])
 
 
-def published_model(pretrained_dir):
+def published_model(pretrained_dir, frames):
+    """The published X-sub model in eval mode (its weights do not depend on the frame count)."""
     import initializer
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-    from utils.config import load_config
-    cfg = load_config('2001')
+    from utils.config import apply_overrides, load_config
+    cfg = apply_overrides(load_config('2001'), [f'dataset_args.ntu.num_frame={frames}'])
     net, graph, data_shape, num_class = initializer.build_model(cfg)
     path = pretrained_dir / 'xsub.pdparams'
     load_model_state(net, model_state_of(load_checkpoint(path)), path)
@@ -43,7 +44,7 @@ def test_export_checks_on_the_cpu_under_tf32_and_still_fails_on_a_deleted_batch_
     from utils.errors import UserError
     gpu = emulated_gpu(monkeypatch)
     paddle.set_device('gpu:0')   # as the engine does for -ex on a GPU (configs say gpus: [0])
-    cfg, net, graph, data_shape, num_class = published_model(pretrained_dir)
+    cfg, net, graph, data_shape, num_class = published_model(pretrained_dir, frames=96)
     reference = model.reparameterize(net)   # the engine's eval model on a GPU
     monkeypatch.setattr(exporter.onnx_file, 'converter_and_runtime', lambda: None)  # Paddle's only
     stem = tmp_path / 'xsub'
