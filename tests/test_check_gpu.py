@@ -141,3 +141,22 @@ def test_the_loss_scaling_check_needs_finite_losses_and_a_moving_scale(monkeypat
     report = Report(out)
     training.loss_scaling(report, context())
     assert len(out.getvalue().splitlines()) == 4 and (report.failed == 0) == passed   # O1, O2
+
+
+def test_an_optional_runtime_lacking_is_skipped_and_a_broken_one_fails(monkeypatch, tmp_path):
+    """infer.py's notice (the packages lack ONNX Runtime's CUDA provider or paddle.tensorrt)
+    skips the check; its error (a conversion that broke) fails it."""
+    model = tmp_path / 'best.json'
+    model.touch()
+    model.with_suffix('.onnx').touch()
+    monkeypatch.setattr(deployment, 'export', lambda report, context: model)
+    answers = iter([({'a': [1.0, 0.0]}, ''), ({'a': [1.0, 0.0]}, ''), ({'a': [1.0, 0.0]}, ''),
+                    (None, 'error: paddle.tensorrt could not convert best.json: no libnvinfer'),
+                    (None, 'notice: this ONNX Runtime has no CUDAExecutionProvider: running '
+                           'on CPUExecutionProvider')])
+    monkeypatch.setattr(deployment, 'infer', lambda *a, **k: next(answers))
+    out = io.StringIO()
+    deployment.export_and_infer(Report(out), context(folder=tmp_path))
+    lines = out.getvalue().splitlines()
+    assert lines[-2].startswith('FAILED: infer.py --use_tensorrt: error: paddle.tensorrt')
+    assert lines[-1].startswith('skipped: infer.py --use-gpu on the .onnx (ONNX Runtime): notice')

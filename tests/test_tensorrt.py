@@ -11,6 +11,7 @@ import paddle
 import pytest
 
 from deploy.runtimes import describe_paddle, paddle_inference, tensorrt_pir
+from tools.gpu_checks.deployment import used_tensorrt
 
 INPUT_SHAPE = [-1, 3, 6, 32, 25, 2]
 
@@ -113,7 +114,9 @@ def test_on_a_cuda_build_a_json_program_is_converted_by_paddle_tensorrt(monkeypa
                                   'max_input_shape': [8, 3, 6, 32, 25, 2], 'name': 'data'}]
     assert config.files[0] == trt_config.save_model_dir + '.json'   # the converted program runs
     assert 'enable_use_gpu' in config.calls and 'enable_tensorrt_engine' not in config.calls
-    assert describe_paddle(args, 1, config) == 'GPU, TensorRT fp16, 2 engine ops (paddle.tensorrt)'
+    described = describe_paddle(args, 1, config)
+    assert described == 'GPU, TensorRT fp16, 2 engine ops (paddle.tensorrt)'
+    assert used_tensorrt(f'Benchmark ({described}, batch 8): ...')   # what check_gpu reads
     assert 'notice' not in capsys.readouterr().err
 
 
@@ -124,6 +127,7 @@ def test_a_conversion_without_engines_says_so(monkeypatch, program, capsys):
                                                1, INPUT_SHAPE)
     assert 'put no part of the model into a TensorRT engine' in capsys.readouterr().err
     assert describe_paddle(args, 1, config) == 'GPU, no TensorRT'
+    assert not used_tensorrt('Benchmark (GPU, no TensorRT, batch 8): ...')
 
 
 def test_on_a_cuda_build_without_paddle_tensorrt_the_gpu_runs_with_one_notice(monkeypatch,
