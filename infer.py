@@ -33,14 +33,17 @@ import numpy as np
 
 from deploy.benchmark import full_batch, random_batch, run_benchmark
 from deploy.batches import batched
-from deploy.messages import InferError, warn
+from deploy.messages import InferError, report_error, warn
 from deploy.model_config import params_path, read_deploy_config
 from deploy.results import report
 from deploy.runtimes import configure_threads, make_runner
 from deploy.sources import given_sources, open_samples
-from deploy.sources.video import open_clips
+from deploy.sources.video import open_videos, source_name
 from deploy.video_drawing import output_path, save_video
-from deploy.video_results import print_video, video_entry
+from deploy.video_pipeline import STREAM_TIMEOUT_S, predict_video
+from deploy.video_results import print_summary, print_window
+from reader.video import VideoError
+from reader.video.live import describe, is_live
 from utils.files import save_json
 from utils.runtime import tune_process
 
@@ -76,11 +79,17 @@ def build_parser():
         help='a pose-annotation pickle (mmaction2 / pyskl format): every sample, or --split')
     add('--split', default=None, help='the split of --pose_file to infer (default: all samples)')
     add('--video', nargs='+', default=None, metavar='PATH',
-        help='video files or folders of them (pip install -r requirements-video.txt)')
+        help='video files or folders of them, camera indices (0) or stream addresses '
+             '(rtsp://, http(s)://) (pip install -r requirements-video.txt)')
     add('--stride', type=int, default=30,
-        help='--video: a window of the model\'s frame count every STRIDE frames (default 30)')
+        help='--video: a window of the model\'s frame count every STRIDE frames, counted at '
+             'the model\'s frame rate (default 30)')
     add_switch('--mirrored', help='--video, 3D models: the videos are mirrored left to right '
                                   '(Kinect colour streams such as NTU\'s _rgb.avi clips)')
+    add('--stream-timeout', '--stream_timeout', dest='stream_timeout', type=float,
+        default=STREAM_TIMEOUT_S, metavar='SECONDS',
+        help='--video: a camera or stream silent this long has stopped (an error before its '
+             f'first frame) (default {STREAM_TIMEOUT_S:g})')
     add('--top_k', type=int, default=3, help='--video: actions printed per window (default 3)')
     add('--save-video', '--save_video', dest='save_video', default=None, metavar='OUT',
         help='--video: write each clip with the skeleton and the window\'s top-1 drawn: OUT '
@@ -139,18 +148,30 @@ def predict(runner, batches):
     return names, (np.concatenate(logits) if logits else None), labels, first
 
 
-def run_videos(args, deploy, runner, clips, failures):
-    """Each video's windows through the model, printed as they are done; then the JSON."""
+def run_videos(args, deploy, runner, sources, failures):
+    """Each video's windows through the model, printed as they are known; then the JSON."""
     entries = {}
-    for clip in clips:
-        _, logits, _, _ = predict(runner, batched(clip.samples(deploy), deploy,
-                                                  args.batch_size))
-        entry = video_entry(clip, logits, deploy['class_names'])
-        name = clip.name if clip.name not in entries else str(clip.poses.path)
-        print_video(entry, name, args.top_k)
+    for source in sources:
+        name = source_name(source, entries)
+        try:
+            entry = predict_video(source, runner, deploy, args.stride, args.mirrored,
+                                  args.batch_size, keep_poses=bool(args.save_video),
+                                  on_window=lambda window: print_window(window, name,
+                                                                        args.top_k),
+                                  stream_timeout=args.stream_timeout)
+        except VideoError as e:
+            shown = describe(source) if is_live(source) else source
+            report_error(shown, str(e).removeprefix(f'{shown}: '))
+            failures.append(str(source))
+            continue
+        poses = entry.pop('poses', None)
+        print_summary(entry, name)
+        if entry.get('live', {}).get('ended', '').startswith('no frame'):
+            warn(f'{source}: the stream stopped ({entry["live"]["ended"]}): the results are of '
+                 'what was seen')
         entries[name] = entry
         if args.save_video:
-            print(f'Wrote {save_video(clip, entry, output_path(args.save_video, clip.name))}')
+            print(f'Wrote {save_video(poses, entry, output_path(args.save_video, name))}')
     if not entries:
         raise InferError('no video could be processed')
     warn_failures(failures, len(entries))
@@ -171,7 +192,7 @@ def run(args):
     params_file = params_path(args.model_file, args.params_file, deploy)
     failures = []
     # data errors surface before paddle loads
-    clips = open_clips(args, deploy, failures) if args.video else None
+    clips = open_videos(args, deploy, failures) if args.video else None
     samples = open_samples(args, deploy, failures)
     runner = make_runner(args, params_file, configure_threads(args.cpu_threads),
                          deploy['input_shape'])

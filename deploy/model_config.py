@@ -11,9 +11,9 @@ from .messages import InferError
 
 DEPLOY_KEYS = ('params_file', 'inputs', 'num_frame', 'transform', 'num_class', 'input_shape',
                'connect_joint', 'class_names')
-# Entries older exports lack: they were all of NTU .skeleton files.
+# Entries older exports lack: they were all of NTU .skeleton files (30 frames/s).
 DEPLOY_DEFAULTS = {'layout': 'ntu', 'keypoint_dim': 3, 'max_frame': reader.sample.MAX_FRAME,
-                   'center': 1}
+                   'center': 1, 'frame_rate': 30}
 
 
 def read_deploy_config(model_file):

@@ -21,6 +21,7 @@ from dataset import POSE
 from reader.video import VideoError, VideoSetupError, video_annotation, video_poses
 from reader.video.frames import VIDEO_SUFFIXES
 from reader.video.landmarks import VideoPoses, import_mediapipe
+from reader.video.timing import DEFAULT_FRAME_RATE
 from utils.files import atomic_save, save_pickle
 from .arrays import GenerateError
 from .workers import available_cores, worker_pool
@@ -28,6 +29,7 @@ from .workers import available_cores, worker_pool
 logger = logging.getLogger(__name__)
 
 CACHE_FOLDER = 'video_poses'
+POSES_FORMAT = 'people-times'   # up to three people per frame, with the frames' time stamps
 DEFAULT_ANN_FILE = 'videos.pkl'
 
 
@@ -51,6 +53,7 @@ def annotations_from_videos(args, settings, progress=True):
     videos = sorted({path for listed in phases.values() for path, _, _ in listed})
     failed = extract_poses(videos, cache, progress)
     mirrored = bool(args.get('videos_mirrored'))
+    rate = float(args.get('frame_rate') or DEFAULT_FRAME_RATE)
     annotations, splits, unusable = {}, {}, {}
     for phase, listed in phases.items():
         split_name = args.get('train_split' if phase == 'train' else 'eval_split') or phase
@@ -60,9 +63,9 @@ def annotations_from_videos(args, settings, progress=True):
                 unusable[phase].append((name, failed[path]))
                 continue
             if name not in annotations:
-                annotation = video_annotation(load_poses(cache_file(cache, path), path),
-                                              settings['layout'], settings['keypoint_dim'],
-                                              label, mirrored)
+                poses = load_poses(cache_file(cache, path), path).at_rate(rate)
+                annotation = video_annotation(poses, settings['layout'],
+                                              settings['keypoint_dim'], label, mirrored)
                 annotations[name] = dict(annotation, frame_dir=name)
             splits[split_name].append(name)
     ann_file = Path(args['root_folder']) / DEFAULT_ANN_FILE
@@ -121,9 +124,10 @@ def _videos_of_list(list_file, key):
 
 def cache_file(cache, path):
     """The cache file of a video: its name, and a hash of its path, size and modification time
-    (a changed or replaced video is extracted again)."""
+    and of the poses' format (a changed or replaced video is extracted again, and so is every
+    video when the format changes)."""
     stat = Path(path).stat()
-    key = f'{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}'
+    key = f'{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{POSES_FORMAT}'
     return cache / f'{Path(path).stem}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz'
 
 
@@ -168,7 +172,8 @@ def _extract(job):
     except Exception as e:   # noqa: BLE001 - report, skip, carry on with the other videos
         return path, f'unexpected {type(e).__name__}: {e}'
     arrays = {'world': poses.world, 'image': poses.image, 'visibility': poses.visibility,
-              'found': poses.found, 'fps': poses.fps, 'img_shape': poses.img_shape}
+              'found': poses.found, 'fps': poses.fps, 'img_shape': poses.img_shape,
+              'times': poses.times, 'frame_index': poses.frame_index}
     atomic_save(arrays, target, lambda content, name: _save_npz(content, name))
     return path, None
 
@@ -180,7 +185,7 @@ def _save_npz(arrays, name):
 
 def load_poses(target, path):
     with np.load(target) as arrays:
-        return VideoPoses(Path(path), float(arrays['fps']), tuple(int(v) for v in
-                                                                   arrays['img_shape']),
-                          arrays['world'], arrays['image'], arrays['visibility'],
-                          arrays['found'])
+        return VideoPoses(Path(path), float(arrays['fps']),
+                          tuple(int(v) for v in arrays['img_shape']), arrays['times'],
+                          arrays['frame_index'], arrays['world'], arrays['image'],
+                          arrays['visibility'], arrays['found'])

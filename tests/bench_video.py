@@ -1,14 +1,15 @@
 """Benchmark of video -> action (not collected by pytest):
-    python tests/bench_video.py [VIDEO] [--stride FRAMES]
+    python tests/bench_video.py [--seconds 10] [--stride 30]
 
-On a clip (default ../shared/video/S001C001P001R001A001_rgb.avi, 1080p) prints, from one run:
-  - decoding alone (OpenCV), frames/s;
-  - pose (MediaPipe's bundled models, decoding excluded), frames/s once running (goal: >= 20
-    at 1080p on 2 cores), and the start-up each video pays (the landmarker and first frame);
-  - the model (published X-view B0, folded, on the CPU as -e runs it): seconds per window of its
-    288 frames, and the video frames/s it sustains when a window is scored every --stride
-    frames (default 30: one window a second at 30 frames/s);
-  - each stage's share of the clip's whole time (goal: the model is never the bottleneck).
+From one run, on the shared clips (1080p; ../shared/video):
+  - decoding alone (OpenCV), and pose extraction from the files (decoding, detection,
+    landmarks, tracking), frames/s, for one person (NTU's drinking clip) and two (the hug);
+  - live: each clip looped to about --seconds and served at 30 frames/s as an MJPEG stream on
+    127.0.0.1 (tests/mjpeg_server.py), read by deploy.video_pipeline.predict_video with the
+    published X-view B0 (folded, on the CPU) scoring a window every --stride frames: the video
+    frames/s handled (pose, model and decoding together; frames skipped counted), the share
+    skipped, and the delay from a window's last frame to its result (mean, max).
+Goals on 2 cores: one person >= 30 frames/s handled live, two people >= 15.
 """
 import argparse
 import sys
@@ -23,35 +24,41 @@ from utils import runtime  # noqa: E402
 
 runtime.tune_process()
 
-
-from benchmark_basics import timed  # noqa: E402
 from conftest import SHARED  # noqa: E402
-from reader import pose_sample  # noqa: E402
-from reader.video import open_video, video_annotation, video_poses  # noqa: E402
-from reader.video.landmarks import model_bundle  # noqa: E402
+from mjpeg_server import MjpegServer, jpeg_frames  # noqa: E402
+from reader.video import open_video, video_poses  # noqa: E402
 
-DEFAULT_CLIP = SHARED / 'video' / 'S001C001P001R001A001_rgb.avi'
-POSE_GOAL = 20.0
+CLIPS = {'one person': SHARED / 'video' / 'S001C001P001R001A001_rgb.avi',
+         'two people': SHARED / 'video' / 'ntu_sample.avi'}
+GOALS = {'one person': 30.0, 'two people': 15.0}
 
 
-def decode_seconds(path):
+def decode_rate(path):
     start = time.perf_counter()
-    info, frames = open_video(path)
+    _, frames = open_video(path)
     count = sum(1 for _ in frames)
-    return time.perf_counter() - start, count, info
+    return count / (time.perf_counter() - start)
 
 
-def xview_model():
-    """(forward function on one window, window frames, graph) of the published X-view B0."""
+def pose_rate(path):
+    start = time.perf_counter()
+    poses = video_poses(path)
+    return poses.num_frames / (time.perf_counter() - start), poses
+
+
+def xview():
+    """(runner, deploy) of the published X-view B0, folded, as the exported model runs."""
     import paddle
 
     import model
-    from utils.config import load_config
-    from dataset.inputs import build_inputs
+    from deploy.model_config import DEPLOY_DEFAULTS
+    from exporter import inference_config
     from initializer import build_model
     from model import cpu_backend
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-    net, graph, data_shape, _ = build_model(load_config('2002'))
+    from utils.config import load_config
+    cfg = load_config('2002')
+    net, graph, data_shape, num_class = build_model(cfg)
     path = SHARED / 'pretrained' / 'xview.pdparams'
     if path.exists():
         load_model_state(net, model_state_of(load_checkpoint(path)), path)
@@ -59,48 +66,54 @@ def xview_model():
     folded = model.reparameterize(net)
     cpu_backend.install(folded)
 
-    def forward(sample):
-        inputs = build_inputs(sample[:, :data_shape[2]], 'JVB', graph.connect_joint)
+    def runner(inputs):
         with paddle.no_grad():
-            return folded(paddle.to_tensor(inputs[None]))[0].numpy()
-    return forward, data_shape[2]
+            return folded(paddle.to_tensor(inputs))[0].numpy()
+    deploy = inference_config(cfg, data_shape, num_class, graph, 'xview.json', 'xview.pdiparams')
+    return runner, {**DEPLOY_DEFAULTS, **deploy}
+
+
+def live_run(path, seconds, runner, deploy, stride):
+    from deploy.video_pipeline import predict_video
+    frames = jpeg_frames(path)
+    frames = frames * max(1, round(seconds * 30 / len(frames)))
+    with MjpegServer(frames, fps=30) as server:
+        start = time.monotonic()
+        entry = predict_video(server.url, runner, deploy, stride=stride, mirrored=True)
+        wall = time.monotonic() - start
+    live = entry['live']
+    handled = live['frames_arrived'] - live['frames_skipped']
+    return {'served': len(frames), 'wall': wall, 'handled_fps': handled / wall,
+            'skipped': live['frames_skipped'] / max(live['frames_arrived'], 1),
+            'delay_mean': live['mean_delay_s'], 'delay_max': live['max_delay_s'],
+            'windows': len(entry['windows']), 'people': entry['people_seen'],
+            'action': entry['summary']['class']}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('video', nargs='?', default=str(DEFAULT_CLIP))
+    parser.add_argument('--seconds', type=float, default=10.0)
     parser.add_argument('--stride', type=int, default=30)
     args = parser.parse_args()
-    if not Path(args.video).exists():
-        sys.exit(f'error: {args.video} is absent: give a video, or put the shared folder '
-                 'beside the repo')
-    model_bundle()   # built once per process: not part of a clip's time
-    decode_time, frames, info = decode_seconds(args.video)
-    done = []   # when each frame's pose was done
-    start = time.perf_counter()
-    poses = video_poses(args.video, progress=lambda _: done.append(time.perf_counter()))
-    pose_time = max(time.perf_counter() - start - decode_time, 1e-9)
-    startup = done[0] - start
-    running_pose = max((done[-1] - done[0]) / (frames - 1) - decode_time / frames, 1e-9)
-    forward, window = xview_model()
-    sample = pose_sample(video_annotation(poses, 'ntu', 3, mirrored=True), 25, 3, 300,
-                         transform=True)[0]
-    window_time = timed(lambda: forward(sample), 5)
-    windows = 1 + max(0, frames - window + args.stride - 1) // args.stride
-    model_time = windows * window_time
-    total = decode_time + pose_time + model_time
-    print(f'clip: {args.video} ({frames} frames, {info.width}x{info.height}, '
-          f'person in {int(poses.found.sum())})')
-    print(f'decoding: {frames / decode_time:.1f} frames/s')
-    print(f'pose:     {1 / running_pose:.1f} frames/s once running (goal >= {POSE_GOAL:.0f}: '
-          f'{1 / running_pose / POSE_GOAL:.2f}x the goal); start-up {startup:.2f} s per video')
-    print(f'model:    {window_time:.3f} s per {window}-frame window; a window every '
-          f'{args.stride} frames sustains {args.stride / window_time:.0f} frames/s '
-          f'({args.stride * running_pose / window_time:.1f}x the pose rate)')
-    print(f'decoding + pose: {frames / (decode_time + pose_time):.1f} frames/s')
-    print(f'shares of the clip ({windows} window{"s" * (windows > 1)}, {total:.2f} s): '
-          f'decoding {decode_time / total:.0%}, pose {pose_time / total:.0%}, '
-          f'model {model_time / total:.0%}')
+    missing = [str(path) for path in CLIPS.values() if not path.exists()]
+    if missing:
+        sys.exit(f'error: {missing[0]} is absent: put the shared folder beside the repo')
+    runner, deploy = xview()
+    for label, path in CLIPS.items():
+        decoded = decode_rate(path)
+        rate, poses = pose_rate(path)
+        print(f'{label} ({path.name}, {poses.img_shape[1]}x{poses.img_shape[0]}): decoding '
+              f'{decoded:.1f} frames/s; poses from the file {rate:.1f} frames/s '
+              f'({poses.num_people} tracked)')
+    for label, path in CLIPS.items():
+        result = live_run(path, args.seconds, runner, deploy, args.stride)
+        goal = GOALS[label]
+        print(f'{label} live: {result["served"]} frames served at 30/s in '
+              f'{result["wall"]:.1f} s; handled {result["handled_fps"]:.1f} frames/s (goal >= '
+              f'{goal:.0f}: {result["handled_fps"] / goal:.2f}x), {result["skipped"]:.0%} '
+              f'skipped; delay {result["delay_mean"]:.2f} s mean, {result["delay_max"]:.2f} s '
+              f'max over {result["windows"]} windows; {result["people"]} tracked, '
+              f'{result["action"]}')
 
 
 if __name__ == '__main__':

@@ -57,9 +57,11 @@ def test_xview_on_a_folder_of_clips_and_bad_videos(clips, exported_xview, tmp_pa
     assert 'skipped 4 of 6 inputs' in result.stderr
     stem = Path(DRINK_CLIP).stem
     window_line = next(line for line in result.stdout.splitlines() if line.startswith(stem + ' '))
-    assert '0.00-   3.43 s  (frames 0-102)' in window_line
+    assert '0.00-   3.43 s  (frames 0-102, 1 person)' in window_line
     summary = next(line for line in result.stdout.splitlines() if line.startswith(stem + ':'))
-    assert '103 frames, a person in 103, one person tracked' in summary
+    assert '103 frames, a person in 103, 1 person tracked' in summary
+    hug_line = next(line for line in result.stdout.splitlines() if line.startswith('ntu_sample '))
+    assert '(frames 0-71, 2 people)' in hug_line
     results = json.loads((tmp_path / 'out.json').read_text())
     assert sorted(results) == ['S001C001P001R001A001_rgb', 'ntu_sample']
     drink = results[stem]
@@ -89,7 +91,6 @@ def test_windows_every_stride_frames_give_the_dygraph_logits(clips, clip_poses, 
     import paddle
 
     from dataset.inputs import build_inputs
-    from deploy.sources.video import window_annotation
     from initializer import build_model
     from model.checkpoint import load_checkpoint, load_model_state, model_state_of
     from reader import pose_sample
@@ -108,10 +109,10 @@ def test_windows_every_stride_frames_give_the_dygraph_logits(clips, clip_poses, 
     path = Path(model_file).with_suffix('.pdparams')
     load_model_state(net, model_state_of(load_checkpoint(path)), path)
     net.eval()
-    annotation = video_annotation(clip_poses[DRINK_CLIP], 'ntu', 3)
+    poses = clip_poses[DRINK_CLIP]
     inputs = np.stack([
-        build_inputs(pose_sample(window_annotation(annotation, start, end), 25, 3, 300)[0]
-                     [:, :data_shape[2]], 'JVB', graph.connect_joint)
+        build_inputs(pose_sample(video_annotation(poses.rows(range(start, end)), 'ntu', 3),
+                                 25, 3, 300)[0][:, :data_shape[2]], 'JVB', graph.connect_joint)
         for start, end in bounds])
     with paddle.no_grad():
         expected = net(paddle.to_tensor(inputs))[0].numpy()

@@ -27,7 +27,8 @@ SCHEMA = {
                      # reader.synthetic.write_synthetic_dataset's arguments (demo 1001)
                      synthetic=_entries('actions', 'samples_per_action', 'frames', 'seed')),
         pose=_entries(*_DATA_ENTRIES, 'ann_file', 'eval_ann_file',
-                      'videos', 'eval_videos', 'videos_mirrored',   # generation/videos.py
+                      # generation/videos.py
+                      'videos', 'eval_videos', 'videos_mirrored', 'frame_rate',
                       'train_split', 'eval_split', 'layout', 'keypoint_dim', 'num_class',
                       'class_names', 'max_frame',
                       # reader.synthetic_pose.write_synthetic_annotations's arguments (demo 1002)

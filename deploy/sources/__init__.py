@@ -6,7 +6,8 @@ as `error:` lines and appended to `failures`; the others go on.
 
 A new kind of input is a new module here and one entry in SOURCES (and its option in
 infer.py). Videos (`video`) are a source of whole clips, each many windows reported together:
-its `open_clips` yields VideoClips, which infer.py runs window by window."""
+its `open_videos` gives the files, cameras and streams, which infer.py runs through
+deploy/video_pipeline.py."""
 import numpy as np
 
 from ..messages import report_error
@@ -16,7 +17,7 @@ from . import arrays, pose_file, skeleton, video
 SOURCES = {'skeleton': skeleton.open_samples, 'pose_file': pose_file.open_samples,
            'data_file': arrays.open_samples}
 # infer.py option -> the source of whole clips that reads it
-CLIP_SOURCES = {'video': video.open_clips}
+CLIP_SOURCES = {'video': video.open_videos}
 
 
 def given_sources(args):

@@ -5,6 +5,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from utils.errors import UserError
 from utils.native_output import descriptor_redirected
 
@@ -42,8 +44,9 @@ class VideoInfo:
 
 
 def open_video(path):
-    """(VideoInfo, iterator of RGB uint8 frames (height, width, 3)); VideoError for a path
-    that is not a file OpenCV can decode."""
+    """(VideoInfo, iterator of (seconds, RGB uint8 frame (height, width, 3))); VideoError for a
+    path that is not a file OpenCV can decode. Each frame's time is its time stamp in the file
+    (a variable frame rate stays as filmed), from the first frame's."""
     cv2 = import_cv2()
     path = Path(path)
     if not path.is_file():
@@ -62,14 +65,38 @@ def open_video(path):
 
 
 def _frames(cv2, capture, first):
+    fps = capture.get(cv2.CAP_PROP_FPS) or DEFAULT_FPS
+    stamps = FrameTimes(fps)
     try:
         frame = first
         while frame is not None:
-            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            yield stamps.next(capture.get(cv2.CAP_PROP_POS_MSEC)), \
+                cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             ok, frame = capture.read()
             frame = frame if ok else None
     finally:
         capture.release()
+
+
+class FrameTimes:
+    """Seconds from the first frame, from the decoder's time stamps. A stamp that does not
+    move forward (FFmpeg gives 0 for the frames it drains from the decoder at the end of some
+    files) is the previous one plus a frame at the stated rate."""
+
+    def __init__(self, fps):
+        self.period = 1 / fps
+        self.first = self.last = None
+
+    def next(self, msec):
+        stamp = msec / 1000 if msec is not None and np.isfinite(msec) else None
+        if self.first is None:
+            self.first = stamp if stamp is not None else 0.0
+            self.last = self.first
+        elif stamp is None or stamp <= self.last:
+            self.last += self.period
+        else:
+            self.last = stamp
+        return self.last - self.first
 
 
 @contextlib.contextmanager

@@ -1,144 +1,172 @@
-"""One person's 33 MediaPipe pose landmarks per frame of a video, from the pose models inside
-the MediaPipe package.
-
-The package (0.10.21, requirements-video.txt) ships its pose detector and full landmark model
-as bare TFLite files for its legacy `solutions` API. Its Tasks API (PoseLandmarker, the one
-that tracks across video frames and is fed numpy images) wants them bundled in a `.task` file
-whose models carry their input normalisation as TFLite metadata, and downloads such a file
-otherwise. The bundle is built here from the shipped files, with the normalisation the legacy
-graphs apply (detector input in [-1, 1], landmark model input in [0, 1]), once per process
-(about a second), kept in memory: nothing is downloaded.
+"""Up to MAX_TRACKED people's 33 MediaPipe pose landmarks per frame of a video, with stable
+identities (tracking.py), from the pose models inside the MediaPipe package run through LiteRT
+(pose_models.py); each frame with its time stamp.
 
 Landmarks (MediaPipe's documentation of the pose landmarker):
 - world: metres, origin at the centre between the hips, x towards the image's right, y down,
   z away from the camera (smaller is closer);
-- image: x and y as fractions of the image width and height (turned into pixels here);
+- image: x and y in pixels;
 - visibility: the likelihood that the landmark is visible in the image.
-
-One person: in VIDEO mode the landmarker runs its detector only while it tracks nobody, so with
-num_poses=2 it still follows the first person it found (measured on a clip of two people
-hugging: one person in 71 of 72 frames); detecting on every frame finds the second person in
-only some frames and loses the frame-to-frame identity. So the most prominent person is kept.
 """
-import functools
-import tempfile
-from dataclasses import dataclass
+import importlib.util
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from .frames import INSTALL, VideoError, VideoSetupError, native_stderr_muted, open_video
+from .pose_models import DETECTOR, LANDMARK_MODEL, NUM_LANDMARKS, PoseModels, import_litert
+from .timing import model_rate_rows
 
-NUM_LANDMARKS = 33
-DETECTOR = 'modules/pose_detection/pose_detection.tflite'
-LANDMARK_MODEL = 'modules/pose_landmark/pose_landmark_full.tflite'
-# (mean, std) taking 0-255 pixels to each model's input range, as the legacy graphs do.
-DETECTOR_NORM = (127.5, 127.5)      # [-1, 1]
-LANDMARK_NORM = (0.0, 255.0)        # [0, 1]
+# Prominence: how long a person is in view, times how tall (in frame heights) plus how fast
+# their landmarks move (in body heights per second, weighted by this).
+MOTION_WEIGHT = 0.5
 
 
 @dataclass
 class VideoPoses:
-    """One person's landmarks in every decoded frame; zeros where nobody was found."""
-    path: Path
-    fps: float
+    """Every tracked person's landmarks in every frame kept; zeros where a person is absent.
+    Person p is the same person in every frame."""
+    path: Path                # the video, or the camera / stream address
+    fps: float                # the frame rate the container states (DEFAULT_FPS when none)
     img_shape: tuple          # (height, width) in pixels
-    world: np.ndarray         # (T, 33, 3) float32, metres, MediaPipe's world axes
-    image: np.ndarray         # (T, 33, 2) float32, pixels
-    visibility: np.ndarray    # (T, 33) float32
-    found: np.ndarray         # (T,) bool: a person in that frame
+    times: np.ndarray         # (T,) float64 seconds from the first decoded frame
+    frame_index: np.ndarray   # (T,) int: the decoded frame each row is
+    world: np.ndarray         # (P, T, 33, 3) float32, metres, MediaPipe's world axes
+    image: np.ndarray         # (P, T, 33, 2) float32, pixels
+    visibility: np.ndarray    # (P, T, 33) float32
+    found: np.ndarray         # (P, T) bool: that person in that frame
 
     @property
     def num_frames(self):
+        return len(self.times)
+
+    @property
+    def num_people(self):
         return len(self.found)
+
+    @property
+    def anyone(self):
+        """(T,) bool: someone found in that frame."""
+        return self.found.any(axis=0)
+
+    def rows(self, rows):
+        """These frames (row indices) only."""
+        rows = np.asarray(rows, int)
+        return replace(self, times=self.times[rows], frame_index=self.frame_index[rows],
+                       world=self.world[:, rows], image=self.image[:, rows],
+                       visibility=self.visibility[:, rows], found=self.found[:, rows])
+
+    def people(self, persons):
+        """These people (person indices) only, in this order."""
+        persons = list(persons)
+        return replace(self, world=self.world[persons], image=self.image[persons],
+                       visibility=self.visibility[persons], found=self.found[persons])
+
+    def with_nobody(self):
+        """One person, absent from every frame."""
+        frames = self.num_frames
+        return replace(self, world=np.zeros((1, frames, NUM_LANDMARKS, 3), np.float32),
+                       image=np.zeros((1, frames, NUM_LANDMARKS, 2), np.float32),
+                       visibility=np.zeros((1, frames, NUM_LANDMARKS), np.float32),
+                       found=np.zeros((1, frames), bool))
+
+    def at_rate(self, rate):
+        """The frames at `rate` frames/s by their time stamps: frames dropped or repeated."""
+        return self.rows(model_rate_rows(self.times, rate))
+
+    def prominent(self, keep):
+        """Indices of the `keep` most prominent people seen (largest and most moving), most
+        prominent first; people never found are left out."""
+        scores = [prominence(self, p) for p in range(self.num_people)]
+        order = [p for p in np.argsort(scores, kind='stable')[::-1] if self.found[p].any()]
+        return order[:keep]
+
+
+def prominence(poses, person):
+    found = poses.found[person]
+    if not found.any():
+        return 0.0
+    image = poses.image[person][found]
+    heights = np.ptp(image[..., 1], axis=1)
+    size = float(np.median(heights)) / poses.img_shape[0]
+    motion = 0.0
+    if len(image) > 1:
+        step = np.linalg.norm(np.diff(image, axis=0), axis=-1).mean(axis=1)
+        seconds = np.maximum(np.diff(poses.times[found]), 1e-3)
+        motion = float(np.median(step / seconds / np.maximum(heights[1:], 1)))
+    return float(found.mean()) * (size + MOTION_WEIGHT * motion)
+
+
+class PoseRecorder:
+    """Frames' people ({identity: pose_models.Pose}) as they come, into VideoPoses."""
+
+    def __init__(self, path, fps, img_shape):
+        self.path, self.fps, self.img_shape = path, fps, img_shape
+        self.times, self.frame_index, self.frames = [], [], []
+        self.identities = {}   # identity -> person index, in order of appearance
+
+    def add(self, time, frame_index, people):
+        self.times.append(time)
+        self.frame_index.append(frame_index)
+        self.frames.append(people)
+        for identity in people:
+            self.identities.setdefault(identity, len(self.identities))
+
+    def poses(self, start=0):
+        """VideoPoses of the frames recorded from row `start` on."""
+        frames = self.frames[start:]
+        shape = (len(self.identities), len(frames))
+        world = np.zeros(shape + (NUM_LANDMARKS, 3), np.float32)
+        image = np.zeros(shape + (NUM_LANDMARKS, 2), np.float32)
+        visibility = np.zeros(shape + (NUM_LANDMARKS,), np.float32)
+        found = np.zeros(shape, bool)
+        for row, people in enumerate(frames):
+            for identity, pose in people.items():
+                person = self.identities[identity]
+                world[person, row], image[person, row] = pose.world, pose.image
+                visibility[person, row], found[person, row] = pose.visibility, True
+        return VideoPoses(Path(str(self.path)), self.fps, tuple(self.img_shape),
+                          np.array(self.times[start:], np.float64),
+                          np.array(self.frame_index[start:], int), world, image, visibility,
+                          found)
 
 
 def video_poses(path, progress=None):
     """The VideoPoses of a video file; VideoError when it cannot be decoded or shows nobody,
-    VideoSetupError when MediaPipe is missing. `progress(frames_done)` is called per frame."""
-    mp, vision = import_mediapipe()
+    VideoSetupError when MediaPipe or LiteRT is missing. `progress(frames_done)` is called per
+    frame."""
+    from .tracking import PeopleTracker
+    import_mediapipe()
     with native_stderr_muted():
         info, frames = open_video(path)
-        landmarker = vision.PoseLandmarker.create_from_options(vision.PoseLandmarkerOptions(
-            base_options=mp.tasks.BaseOptions(model_asset_buffer=model_bundle()),
-            running_mode=vision.RunningMode.VIDEO, num_poses=1))
-        with landmarker:
-            world, image, visibility, found = _track(mp, landmarker, info, frames, progress)
-    if not any(found):
-        raise VideoError(f'{path}: no person found in any of its {len(found)} frames')
-    return VideoPoses(Path(path), info.fps, (info.height, info.width),
-                      np.stack(world), np.stack(image), np.stack(visibility),
-                      np.array(found))
-
-
-def _track(mp, landmarker, info, frames, progress):
-    """Per frame: world landmarks, pixel landmarks, visibility and whether a person was found."""
-    world, image, visibility, found = [], [], [], []
-    for index, frame in enumerate(frames):
-        result = landmarker.detect_for_video(
-            mp.Image(image_format=mp.ImageFormat.SRGB, data=frame),
-            int(round(index * 1000 / info.fps)))
-        person = _first_person(result, info.width, info.height)
-        for values, collected in zip(person, (world, image, visibility)):
-            collected.append(values)
-        found.append(bool(result.pose_world_landmarks))
-        if progress:
-            progress(index + 1)
-    return world, image, visibility, found
-
-
-def _first_person(result, width, height):
-    """(world (33, 3), image pixels (33, 2), visibility (33,)) of the result's first pose,
-    zeros when it has none."""
-    if not result.pose_world_landmarks:
-        return (np.zeros((NUM_LANDMARKS, 3), np.float32), np.zeros((NUM_LANDMARKS, 2), np.float32),
-                np.zeros(NUM_LANDMARKS, np.float32))
-    world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks[0]], np.float32)
-    image = np.array([(p.x * width, p.y * height) for p in result.pose_landmarks[0]], np.float32)
-    visibility = np.array([p.visibility for p in result.pose_landmarks[0]], np.float32)
-    return world, image, visibility
+        tracker = PeopleTracker(PoseModels())
+        recorder = PoseRecorder(Path(path), info.fps, (info.height, info.width))
+        for index, (time, frame) in enumerate(frames):
+            recorder.add(time, index, tracker.step(frame, time))
+            if progress:
+                progress(index + 1)
+    poses = recorder.poses()
+    if not poses.num_people:
+        raise VideoError(f'{path}: no person found in any of its {poses.num_frames} frames')
+    return poses
 
 
 def import_mediapipe():
-    """(mediapipe, mediapipe.tasks.python.vision); VideoSetupError when either is missing or
-    its protobuf is one it cannot run with."""
+    """The folder of the installed mediapipe package (its pose models are read from it; its
+    Python bindings are not needed), with LiteRT's interpreter importable; VideoSetupError when
+    either is missing."""
     try:
-        import mediapipe as mp
-        from google import protobuf
-        from mediapipe.tasks.python import vision
-    except ImportError as e:
-        raise VideoSetupError(f'reading videos needs MediaPipe ({e}): {INSTALL}') from None
-    if not (Path(mp.__file__).parent / LANDMARK_MODEL).is_file():
-        raise VideoSetupError(f'mediapipe {mp.__version__} does not ship its pose model '
-                              f'({LANDMARK_MODEL}): {INSTALL}')
-    if int(protobuf.__version__.split('.')[0]) >= 5:
-        raise VideoSetupError(f'mediapipe {mp.__version__} needs protobuf 4, found '
-                              f'{protobuf.__version__}: {INSTALL}')
-    return mp, vision
-
-
-@functools.lru_cache(maxsize=1)
-def model_bundle():
-    """The PoseLandmarker .task bundle (bytes) of the package's own detector and landmark
-    model, each with its input normalisation as metadata."""
-    import mediapipe as mp
-    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer
-    from mediapipe.tasks.python.metadata.metadata_writers.model_asset_bundle_utils import \
-        create_model_asset_bundle
-    root = Path(mp.__file__).parent
-
-    def with_normalisation(relative_path, mean_std):
-        model = bytearray((root / relative_path).read_bytes())
-        writer = metadata_writer.MetadataWriter.create(model)
-        writer.add_general_info(Path(relative_path).stem)
-        writer.add_image_input(norm_mean=[mean_std[0]], norm_std=[mean_std[1]])
-        return bytes(writer.populate()[0])
-
-    # The bundle writer wants a file: a temporary one, read back.
-    with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / 'pose_landmarker.task'
-        create_model_asset_bundle({
-            'pose_detector.tflite': with_normalisation(DETECTOR, DETECTOR_NORM),
-            'pose_landmarks_detector.tflite': with_normalisation(LANDMARK_MODEL, LANDMARK_NORM),
-        }, str(target))
-        return target.read_bytes()
+        spec = importlib.util.find_spec('mediapipe')
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        raise VideoSetupError(f'reading videos needs MediaPipe\'s pose models (no mediapipe '
+                              f'package): {INSTALL}')
+    root = Path(spec.origin).parent
+    for model in (DETECTOR, LANDMARK_MODEL):
+        if not (root / model).is_file():
+            raise VideoSetupError(f'the mediapipe package in {root} does not ship its pose '
+                                  f'model ({model}): {INSTALL}')
+    import_litert()
+    return root

@@ -1,0 +1,130 @@
+"""A video's frames, as they come, into the windows an exported model scores.
+
+Frames are tracked (reader/video: up to two people's poses with stable identities), taken at
+the model's frame rate by their time stamps (dropped or repeated), and cut into windows of the
+model's frame count every `stride` frames at that rate; each window is prepared as -gd prepares
+a pose annotation, with the two most prominent people in it as the model's two bodies."""
+from dataclasses import dataclass
+
+import numpy as np
+
+import reader
+from reader.video import VideoError, video_annotation
+from reader.video.landmarks import PoseRecorder
+from reader.video.pose_models import PoseModels
+from reader.video.timing import LATE, model_rate_rows
+from reader.video.tracking import PeopleTracker
+
+from .model_config import check_sample_shape
+
+MIN_SECONDS = 1.0   # shorter clips show no action
+
+
+@dataclass
+class Window:
+    start: int                # model-rate frames [start, end) of the clip
+    end: int
+    poses: object             # reader.video.VideoPoses of those frames at the model's rate
+    people: int               # people found in it (the model sees at most two)
+    arrival: float = None     # live: time.monotonic() when its last frame arrived
+
+
+class WindowCutter:
+    """Windows [start, end): `length` frames every `stride`, the last one ending with the clip
+    (the whole clip when it is shorter). `growing`: before the first whole window, one every
+    `stride` frames from the first frame on, once `min_frames` have come (live video)."""
+
+    def __init__(self, length, stride, growing=False, min_frames=1):
+        self.length, self.stride, self.growing, self.min_frames = length, stride, growing, \
+            min_frames
+        self.next_start, self.next_growing_end, self.last_end = 0, stride, 0
+
+    def ready(self, frames):
+        """The windows complete once `frames` frames have come, not given before."""
+        windows = []
+        if self.growing:
+            while self.next_growing_end <= min(frames, self.length - 1):
+                if self.next_growing_end >= self.min_frames:
+                    windows.append((0, self.next_growing_end))
+                self.next_growing_end += self.stride
+        while self.next_start + self.length <= frames:
+            windows.append((self.next_start, self.next_start + self.length))
+            self.next_start += self.stride
+        return self._given(windows)
+
+    def final(self, frames):
+        """The windows still to give when the clip has ended after `frames` frames."""
+        windows = self.ready(frames)
+        if frames and self.last_end < frames:
+            windows.append((max(0, frames - self.length), frames))
+        return self._given(windows)
+
+    def _given(self, windows):
+        if windows:
+            self.last_end = max(self.last_end, windows[-1][1])
+        return windows
+
+
+class ClipTracker:
+    """One clip's frames, as they come: people tracked, frames at the model's rate, windows."""
+
+    def __init__(self, name, fps, img_shape, deploy, stride, growing=False, models=None):
+        self.rate = float(deploy['frame_rate'])
+        self.tracker = PeopleTracker(models or PoseModels())
+        self.recorder = PoseRecorder(name, fps, img_shape)
+        self.cutter = WindowCutter(deploy['num_frame'], stride, growing,
+                                   int(np.ceil(MIN_SECONDS * self.rate)))
+        self.arrivals = []
+
+    def add(self, time, index, frame, arrival=None):
+        self.recorder.add(time, index, self.tracker.step(frame, time))
+        self.arrivals.append(arrival)
+
+    def windows(self, ended=False):
+        """The windows completed by the frames so far (all that are left once `ended`)."""
+        times = np.array(self.recorder.times)
+        rows = model_rate_rows(times, self.rate)
+        if not ended:   # a tick is settled once a frame later than it may count has come
+            rows = rows[:int(np.sum(times[0] + np.arange(len(rows)) / self.rate
+                                    + LATE / self.rate < times[-1]))]
+        bounds = self.cutter.final(len(rows)) if ended else self.cutter.ready(len(rows))
+        return [self._window(rows, start, end) for start, end in bounds]
+
+    def _window(self, rows, start, end):
+        poses = self.recorder.poses(int(rows[start])).rows(rows[start:end] - rows[start])
+        return window_of(poses, start, end, self.arrivals[rows[end - 1]])
+
+    def poses(self):
+        """Every frame's poses (the video's own frames and times)."""
+        return self.recorder.poses()
+
+
+def window_of(poses, start, end, arrival=None):
+    return Window(start, end, poses, int(poses.found.any(axis=1).sum()), arrival)
+
+
+def file_windows(poses, deploy, stride):
+    """The windows of a whole video's VideoPoses."""
+    rows = model_rate_rows(poses.times, float(deploy['frame_rate']))
+    cutter = WindowCutter(deploy['num_frame'], stride)
+    return [window_of(poses.rows(rows[start:end]), start, end)
+            for start, end in cutter.final(len(rows))]
+
+
+def check_length(name, times, rate):
+    """VideoError for a clip shorter than MIN_SECONDS at the model's rate."""
+    frames = len(model_rate_rows(times, rate))
+    if frames < MIN_SECONDS * rate:
+        raise VideoError(f'{name}: {frames / rate:.2f} s of video: too short to show an '
+                         f'action (at least {MIN_SECONDS:g} s)')
+
+
+def window_sample(window, deploy, mirrored):
+    """A window as the model's input sample (C, T, V, M), prepared as -gd prepares it."""
+    annotation = video_annotation(window.poses, deploy['layout'], deploy['keypoint_dim'],
+                                  mirrored=mirrored)
+    sample, _, _ = reader.pose_sample(annotation, deploy['input_shape'][-2],
+                                      deploy['keypoint_dim'], deploy['max_frame'],
+                                      bool(deploy['transform']))
+    check_sample_shape(sample.shape, deploy, window.poses.path.name)
+    return sample

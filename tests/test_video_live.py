@@ -1,0 +1,77 @@
+"""infer.py --video on live sources, as a user runs it: a clip served in real time as an MJPEG
+stream on 127.0.0.1 (tests/mjpeg_server.py), read with windows printed while it plays; a stream
+that stops mid-way, an address nobody serves, a server that never sends a frame and a camera
+that does not exist, one line each."""
+import socket
+import subprocess
+import sys
+import time
+
+from conftest import HUG_CLIP
+from mjpeg_server import MjpegServer, jpeg_frames
+from utils.config import REPO_DIR
+
+TIMEOUT_S = 2
+
+
+def infer_live(model_file, *videos):
+    """infer.py --video VIDEOS (a window every 15 frames): its return code, its stdout lines
+    each with the time.monotonic() it arrived here, and its stderr."""
+    process = subprocess.Popen(
+        [sys.executable, 'infer.py', '--model_file', str(model_file), '--video', *videos,
+         '--stride', '15', '--mirrored', '--stream-timeout', str(TIMEOUT_S)],
+        cwd=REPO_DIR, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    lines = [(time.monotonic(), line.rstrip('\n')) for line in process.stdout]
+    stderr = process.stderr.read()
+    return process.wait(timeout=600), lines, stderr
+
+
+def window_lines(lines):
+    return [(when, line) for when, line in lines if ' s  (frames ' in line]
+
+
+def test_a_stream_is_read_live(clips, exported_xview):
+    """The hugging clip served at 30 frames/s: windows are printed while it plays, the last
+    within a second of its end, then the summary with the frames skipped and the delay."""
+    with MjpegServer(jpeg_frames(clips[HUG_CLIP])) as server:
+        code, lines, stderr = infer_live(exported_xview, server.url)
+    assert code == 0 and 'Traceback' not in stderr, stderr[-3000:]
+    windows = window_lines(lines)
+    assert len(windows) >= 2, lines
+    assert all(line.startswith(server.url + '  ') for _, line in windows)
+    assert windows[0][0] < server.ended, 'no window before the stream ended'
+    assert windows[-1][0] - server.ended < 1.0, windows[-1][0] - server.ended
+    assert all('(delay ' in line for _, line in windows)
+    summary = [line for _, line in lines if line.startswith(server.url + ': ')]
+    assert len(summary) == 1, lines
+    assert ' skipped, delay ' in summary[0] and 'connection closed' in summary[0], summary
+
+
+def unserved_address():
+    """An address on 127.0.0.1 that nobody listens on (a port just freed)."""
+    with socket.create_server(('127.0.0.1', 0)) as probe:
+        port = probe.getsockname()[1]
+    return f'http://127.0.0.1:{port}/video.mjpg'
+
+
+def test_bad_live_sources_are_one_line_each(clips, exported_xview):
+    """In one run: a stream that stops sending after 40 frames (one warning line, then its
+    summary of what was seen), an address nobody serves, a server that never sends a frame and
+    camera 9 (one error line each); the run goes on past each."""
+    frames = jpeg_frames(clips[HUG_CLIP], limit=40)
+    nobody = unserved_address()
+    with MjpegServer(frames, stop_after=40, stall_s=TIMEOUT_S + 3) as stopping, \
+            MjpegServer(frames, silent=True, stall_s=TIMEOUT_S + 3) as silent:
+        code, lines, stderr = infer_live(exported_xview, stopping.url, nobody, silent.url, '9')
+    assert code == 0 and 'Traceback' not in stderr, stderr[-3000:]
+    problems = [line for line in stderr.splitlines() if line.startswith(('error:', 'warning:'))]
+    assert len(problems) == 5, stderr   # four sources, and the count of those skipped
+    assert f'warning: {stopping.url}: the stream stopped (no frame for {TIMEOUT_S} s)' in \
+        problems[0]
+    assert problems[1].startswith(f'error: {nobody}: cannot open the stream')
+    assert problems[2].startswith(f'error: {silent.url}: ')
+    assert 'no frame arrived within' in problems[2] or 'cannot open' in problems[2]
+    assert problems[3] == 'error: camera 9: no such camera, or it is in use'
+    assert 'skipped 3 of 4 inputs' in problems[4]
+    assert any(line.startswith(stopping.url + ': ') for _, line in lines), lines

@@ -1,0 +1,164 @@
+"""Videos as people film them (reader/video, deploy/video_pipeline.py), scored by the published
+X-view checkpoint's export: the shared clips re-timed to 60 and 15 frames/s by the test, two
+people hugging, three people in view, and bad input. The clips' poses are extracted once per
+run (conftest.clip_poses, and this file's re-timed and composed clips)."""
+import pickle
+
+import numpy as np
+import pytest
+
+from conftest import DRINK_CLIP, HUG_CLIP, made_once
+
+HUGGING, DRINK_WATER = 54, 0
+RATES = (60, 15)
+
+
+def write_clip(path, frames, fps):
+    """Frames (BGR) as a Motion JPEG .avi at `fps`."""
+    import cv2
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*'MJPG'), fps, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def read_frames(path, limit=None):
+    import cv2
+    capture, frames = cv2.VideoCapture(str(path)), []
+    while limit is None or len(frames) < limit:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def retimed(frames, rate):
+    """The same motion at another rate: at 60 frames/s each frame twice, at 15 every other."""
+    return [frame for frame in frames for _ in range(2)] if rate == 60 else frames[::2]
+
+
+def three_people(hug_frames, drink_frames):
+    """The hugging pair with the drinking person pasted beside them."""
+    frames = []
+    for hug, drink in zip(hug_frames, drink_frames):
+        frame = hug.copy()
+        frame[150:950, 1400:1800] = drink[150:950, 850:1250]
+        frames.append(frame)
+    return frames
+
+
+@pytest.fixture(scope='module')
+def made_clips(clips, tmp_path_factory):
+    """The re-timed copies of both clips and a clip of three people (1.2 s), written by the
+    test, with their poses, extracted once for the run: {name: (path, VideoPoses)}."""
+    def make(folder):
+        from reader.video import video_poses
+        originals = {name: read_frames(path) for name, path in clips.items()}
+        written = {'three_people.avi': write_clip(
+            folder / 'three_people.avi', three_people(originals[HUG_CLIP][:36],
+                                                      originals[DRINK_CLIP]), 30)}
+        for name, frames in originals.items():
+            for rate in RATES:
+                copy = f'{rate}fps_{name}'
+                written[copy] = write_clip(folder / copy, retimed(frames, rate), rate)
+        poses = {name: (path, video_poses(path)) for name, path in written.items()}
+        (folder / 'poses.pkl').write_bytes(pickle.dumps(poses))
+    folder = made_once(tmp_path_factory, 'made_clips', make)
+    return pickle.loads((folder / 'poses.pkl').read_bytes())
+
+
+@pytest.fixture(scope='module')
+def xview(exported_xview):
+    """(runner, deploy) of the exported X-view model, in this process."""
+    from deploy.model_config import params_path, read_deploy_config
+    from deploy.runtimes import configure_threads, make_runner
+    from infer import build_parser
+    args = build_parser().parse_args(['--model_file', str(exported_xview)])
+    deploy = read_deploy_config(exported_xview)
+    return make_runner(args, params_path(exported_xview, None, deploy), configure_threads(None),
+                       deploy['input_shape']), deploy
+
+
+def scored(poses, xview, **options):
+    from deploy.video_pipeline import score_poses
+    runner, deploy = xview
+    return score_poses(poses, runner, deploy, mirrored=True, **options)
+
+
+def probabilities(entry):
+    (window,) = entry['windows']
+    logits = np.array(window['logits'], np.float64)
+    return np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+
+
+@pytest.mark.parametrize('clip', [DRINK_CLIP, HUG_CLIP])
+def test_a_clip_retimed_to_60_and_15_fps_gives_the_30_fps_result(clip, clip_poses, made_clips,
+                                                                  xview):
+    """The same motion filmed at 60 or 15 frames/s is read at the model's 30 by the frames'
+    time stamps: one window spanning the same seconds, the same top-1 and nearly the same
+    probabilities as the 30 frames/s original."""
+    original = scored(clip_poses[clip], xview)
+    expected = probabilities(original)
+    for rate in RATES:
+        path, poses = made_clips[f'{rate}fps_{clip}']
+        assert poses.fps == rate
+        entry = scored(poses, xview)
+        (window,), (first,) = entry['windows'], original['windows']
+        assert window['end_s'] == pytest.approx(first['end_s'], abs=1 / rate + 1e-3)
+        assert entry['summary']['pred'] == original['summary']['pred'], (rate, window['top5'])
+        assert np.abs(probabilities(entry) - expected).max() < 0.1, (rate, window['top5'],
+                                                                     first['top5'])
+
+
+def test_without_the_time_stamps_60_fps_is_read_wrong(made_clips, clip_poses):
+    """What the time stamps fix: a 60 frames/s copy read frame by frame shows the model the
+    motion at half speed (twice the frames); at its time stamps it has the original's."""
+    _, poses = made_clips[f'60fps_{HUG_CLIP}']
+    assert poses.num_frames == 2 * clip_poses[HUG_CLIP].num_frames
+    assert poses.at_rate(30).num_frames == clip_poses[HUG_CLIP].num_frames
+
+
+def test_the_hug_is_hugging_with_two_bodies(clip_poses, xview):
+    entry = scored(clip_poses[HUG_CLIP], xview)
+    (window,) = entry['windows']
+    assert window['people'] == 2 and entry['people_kept'] == '2 people tracked'
+    assert window['top5'][0][1] == 'hugging other person', window['top5']
+    assert window['top5'][0][0] == HUGGING
+
+
+def test_three_people_keep_the_two_most_prominent_and_say_so(made_clips, xview):
+    """The hugging pair and a person standing beside them: three people tracked, the pair kept
+    as the model's two bodies, and the output says so."""
+    _, poses = made_clips['three_people.avi']
+    assert poses.num_people == 3, poses.found.sum(axis=1)
+    kept = poses.prominent(2)
+    standing = (set(range(3)) - set(kept)).pop()
+    assert poses.image[standing, poses.found[standing], 0, 0].min() > 1400   # the pasted one
+    entry = scored(poses, xview)
+    assert entry['people_kept'] == ('3 people seen, the 2 most prominent in each window kept '
+                                    '(largest and most moving)')
+    assert entry['windows'][0]['people'] == 3
+
+
+def test_a_clip_shorter_than_a_second_is_one_line(clips, tmp_path, xview):
+    from deploy.video_pipeline import predict_video
+    from reader.video import VideoError
+    path = write_clip(tmp_path / 'short.avi', read_frames(clips[DRINK_CLIP], limit=20), 30)
+    runner, deploy = xview
+    with pytest.raises(VideoError) as error:
+        predict_video(path, runner, deploy)
+    message = str(error.value)
+    assert message == f'{path}: 0.67 s of video: too short to show an action (at least 1 s)'
+
+
+def test_a_camera_that_does_not_exist_is_one_line(xview):
+    from deploy.video_pipeline import predict_video
+    from reader.video import VideoError
+    runner, deploy = xview
+    with pytest.raises(VideoError) as error:
+        predict_video('9', runner, deploy, stream_timeout=2)
+    assert str(error.value) == 'camera 9: no such camera, or it is in use'
