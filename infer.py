@@ -11,13 +11,16 @@ with paddle2onnx installed, .onnx), then
     python infer.py --model_file pose.json --pose_file poses.pkl --split xsub_val
     python infer.py --model_file xview.json --video clip.mp4 videos/ [--stride 30] [--mirrored]
         [--save-video drawn/]     # needs requirements-video.txt
+    python infer.py --model_file xview.json --video 0               # a camera, live
+    python infer.py --model_file xview.json --video http://camera.local/video.mjpg   # a stream
 
 A `.onnx` model file runs in ONNX Runtime, anything else in Paddle Inference. A pose file is a
 pose-annotation pickle of mmaction2 / pyskl (reader/pose.py), read as -gd reads it: every sample
-in it, or those of one split. A video is read with OpenCV and MediaPipe's bundled pose model
-(reader/video) into a pose annotation in the model's layout, cut into windows of the model's
-frame count every --stride frames; each window is printed with its time span and top-k, and
-each video with a summary line.
+in it, or those of one split. A video (a file, a camera or a stream) is read with OpenCV and
+MediaPipe's bundled pose models (reader/video: up to two people tracked, frames at the model's
+frame rate by their time stamps) and cut into windows of the model's frame count every --stride
+frames (deploy/video_pipeline.py); each window is printed with its time span, the people in it
+and top-k, and each video with a summary line.
 
 Everything needed to prepare the input as in training (layout, keypoint_dim, max_frame, inputs,
 num_frame, transform, bones, centre joint) is read from the `<stem>.yml` beside the model file.
@@ -38,8 +41,8 @@ from deploy.model_config import params_path, read_deploy_config
 from deploy.results import report
 from deploy.runtimes import configure_threads, make_runner
 from deploy.sources import given_sources, open_samples
-from deploy.sources.video import open_videos, source_name
-from deploy.video_drawing import output_path, save_video
+from deploy.sources.video import file_name, open_videos, source_name
+from deploy.video_drawing import output_path
 from deploy.video_pipeline import STREAM_TIMEOUT_S, predict_video
 from deploy.video_results import print_summary, print_window
 from reader.video import VideoError
@@ -155,7 +158,8 @@ def run_videos(args, deploy, runner, sources, failures):
         name = source_name(source, entries)
         try:
             entry = predict_video(source, runner, deploy, args.stride, args.mirrored,
-                                  args.batch_size, keep_poses=bool(args.save_video),
+                                  args.batch_size, save_video=args.save_video and output_path(
+                                      args.save_video, file_name(name)),
                                   on_window=lambda window: print_window(window, name,
                                                                         args.top_k),
                                   stream_timeout=args.stream_timeout)
@@ -164,14 +168,13 @@ def run_videos(args, deploy, runner, sources, failures):
             report_error(shown, str(e).removeprefix(f'{shown}: '))
             failures.append(str(source))
             continue
-        poses = entry.pop('poses', None)
         print_summary(entry, name)
         if entry.get('live', {}).get('ended', '').startswith('no frame'):
             warn(f'{source}: the stream stopped ({entry["live"]["ended"]}): the results are of '
                  'what was seen')
         entries[name] = entry
-        if args.save_video:
-            print(f'Wrote {save_video(poses, entry, output_path(args.save_video, name))}')
+        if 'saved' in entry:
+            print(f'Wrote {entry["saved"]}')
     if not entries:
         raise InferError('no video could be processed')
     warn_failures(failures, len(entries))
@@ -225,5 +228,7 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    tune_process(openmp_spin=True)   # Paddle Inference runs every op in OpenMP: keep its spin
+    # Paddle Inference runs every op in OpenMP: keep its spin, except for videos, whose pose
+    # models and decoding need the cores between the model's runs
+    tune_process(openmp_spin='--video' not in sys.argv)
     sys.exit(main())

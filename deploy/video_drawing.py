@@ -1,6 +1,8 @@
 """--save-video: the clip again, with each tracked person's skeleton drawn on every frame (a
 colour per person) and the top-1 action of the latest window that has begun written in its
-corner."""
+corner; a camera or stream as it was processed (LiveRecording)."""
+import queue
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ BONE_COLOURS = ((80, 220, 80), (40, 160, 255), (220, 90, 200))
 JOINT_COLOUR, TEXT_COLOUR = (40, 40, 230), (255, 255, 255)
 FOURCC = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v'}   # others: Motion JPEG (.avi)
 DEFAULT_SUFFIX = '.avi'
+RECORDING_WIDTH = 960   # a live recording's width at most (encoding 1080p costs a core's third)
 
 
 def output_path(save_video, name):
@@ -42,32 +45,92 @@ def frame_labels(entry, num_frames):
     return labels
 
 
+def open_writer(path, fps, width, height):
+    cv2 = import_cv2()
+    fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(Path(path).suffix.lower(), 'MJPG'))
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (width, height))
+    if not writer.isOpened():
+        raise InferError(f'{path}: OpenCV cannot write a video there (folder missing or not '
+                         'writable, or no encoder for that suffix: use .avi)')
+    return writer
+
+
+def drawn(cv2, frame, people, label):
+    """A BGR copy of an RGB frame with the people's skeletons ((person, (33, 2) pixels) pairs)
+    and the label drawn."""
+    frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+    scale = max(1, round(frame.shape[0] / 540))
+    for person, points in people:
+        draw_skeleton(cv2, frame, points, scale, BONE_COLOURS[person % len(BONE_COLOURS)])
+    if label:
+        cv2.putText(frame, label, (10 * scale, 30 * scale), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.8 * scale, TEXT_COLOUR, 2 * scale, cv2.LINE_AA)
+    return frame
+
+
 def save_video(poses, entry, path):
     """Writes the drawn clip (a file's VideoPoses: every decoded frame) to `path` at the clip's
     frame rate and size."""
     cv2 = import_cv2()
     info, frames = open_video(poses.path)
-    fourcc = cv2.VideoWriter_fourcc(*FOURCC.get(Path(path).suffix.lower(), 'MJPG'))
-    writer = cv2.VideoWriter(str(path), fourcc, info.fps, (info.width, info.height))
-    if not writer.isOpened():
-        raise InferError(f'{path}: OpenCV cannot write a video there (folder missing or not '
-                         'writable, or no encoder for that suffix: use .avi)')
-    scale = max(1, round(info.height / 540))
+    writer = open_writer(path, info.fps, info.width, info.height)
     labels = frame_labels(entry, poses.num_frames)
     try:
         for index, (_, frame) in enumerate(frames):
-            frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
             if index < poses.num_frames:
-                for person in np.flatnonzero(poses.found[:, index]):
-                    draw_skeleton(cv2, frame, poses.image[person, index], scale,
-                                  BONE_COLOURS[person % len(BONE_COLOURS)])
-                cv2.putText(frame, labels[index], (10 * scale, 30 * scale),
-                            cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, TEXT_COLOUR, 2 * scale,
-                            cv2.LINE_AA)
+                people = [(p, poses.image[p, index]) for p in np.flatnonzero(poses.found[:, index])]
+                frame = drawn(cv2, frame, people, labels[index])
+            else:
+                frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
             writer.write(frame)
     finally:
         writer.release()
     return path
+
+
+class LiveRecording:
+    """--save-video of a camera or stream, drawn as it is processed with the latest window's
+    top-1, at most RECORDING_WIDTH pixels wide: each frame written as often as the model's clock
+    ticked since the last one, so that the file plays at the speed of what was filmed (skipped
+    frames are held). The writing is done in a thread of its own: the processing never waits
+    for the encoder."""
+
+    def __init__(self, path, rate, width, height):
+        self.cv2 = import_cv2()
+        self.path, self.rate = path, rate
+        self.scale = min(1.0, RECORDING_WIDTH / width)
+        size = (int(round(width * self.scale)) // 2 * 2, int(round(height * self.scale)) // 2 * 2)
+        self.size = size
+        self.writer = open_writer(path, rate, *size)
+        self.written, self.label = 0, ''
+        self.queue = queue.Queue()
+        self.thread = threading.Thread(target=self._write, daemon=True)
+        self.thread.start()
+
+    def add(self, frame, seconds, people):
+        """An RGB frame at `seconds` with {person: (33, 2) pixels}."""
+        due = int(seconds * self.rate + 0.5) + 1 - self.written
+        if due > 0:
+            small = self.cv2.resize(frame, self.size, interpolation=self.cv2.INTER_AREA)
+            people = [(person, points * self.scale) for person, points in sorted(people.items())]
+            self.queue.put((drawn(self.cv2, small, people, self.label), due))
+            self.written += due
+
+    def window(self, entry):
+        _, name, prob = entry['top5'][0]
+        self.label = f'{name} {prob:.2f}'
+
+    def _write(self):
+        while (item := self.queue.get()) is not None:
+            image, count = item
+            for _ in range(count):
+                self.writer.write(image)
+
+    def close(self):
+        self.queue.put(None)
+        self.thread.join()
+        self.writer.release()
+        return self.path
 
 
 def draw_skeleton(cv2, frame, points, scale, colour):

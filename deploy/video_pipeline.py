@@ -26,36 +26,36 @@ from reader.video.pose_models import PoseModels
 STREAM_TIMEOUT_S = 10.0
 
 from .batches import to_model_inputs
+from .video_drawing import LiveRecording
+from .video_drawing import save_video as draw_video
 from .video_results import clip_entry, window_entry
 from .video_windows import ClipTracker, check_length, file_windows, window_sample
 
 
 def predict_video(source, runner, deploy, stride=30, mirrored=False, batch_size=16,
-                  on_window=None, progress=None, keep_poses=False,
+                  on_window=None, progress=None, save_video=None,
                   stream_timeout=STREAM_TIMEOUT_S):
     """The entry of one video file, camera index or stream address (see the module's text).
-    `on_window(window_entry)` is called for each window as its result is known. A camera or
-    stream that sends no frame for `stream_timeout` seconds has stopped (an error before its
-    first frame). Raises VideoError (one line) for a source that cannot be read, shows nobody
-    or is too short."""
+    `on_window(window_entry)` is called for each window as its result is known. `save_video`:
+    a video file to write the frames to with the people's skeletons and the current top-1
+    drawn (video_drawing.py). A camera or stream that sends no frame for `stream_timeout`
+    seconds has stopped (an error before its first frame). Raises VideoError (one line) for a
+    source that cannot be read, shows nobody or is too short."""
     import_mediapipe()
     if stride < 1:
         raise ValueError(f'stride must be at least 1, got {stride}')
     if is_live(source):
-        models = PoseModels()   # loaded before the stream opens: no frame waits for them
-        entry, poses = _live(LiveVideo(source, stream_timeout, stream_timeout), models, runner,
-                             deploy, stride, mirrored, on_window, progress)
-    else:
-        entry, poses = _file(source, runner, deploy, stride, mirrored, batch_size, on_window,
-                             progress)
-    if keep_poses:
-        entry['poses'] = poses   # every frame's (reader.video.VideoPoses), for drawing
+        # the pose models loaded and the model run once before the stream opens: no frame
+        # waits for them
+        models = PoseModels()
+        runner(np.zeros([1] + list(deploy['input_shape'][1:]), np.float32))
+        return _live(LiveVideo(source, stream_timeout, stream_timeout), models, runner, deploy,
+                     stride, mirrored, on_window, progress, save_video)
+    poses = video_poses(source, progress)
+    entry = score_poses(poses, runner, deploy, stride, mirrored, batch_size, on_window)
+    if save_video:
+        entry['saved'] = str(draw_video(poses, entry, save_video))
     return entry
-
-
-def _file(path, runner, deploy, stride, mirrored, batch_size, on_window, progress):
-    poses = video_poses(path, progress)
-    return score_poses(poses, runner, deploy, stride, mirrored, batch_size, on_window), poses
 
 
 def score_poses(poses, runner, deploy, stride=30, mirrored=False, batch_size=16,
@@ -72,36 +72,49 @@ def score_poses(poses, runner, deploy, stride=30, mirrored=False, batch_size=16,
     return clip_entry(poses, entries, deploy)
 
 
-def _live(video, models, runner, deploy, stride, mirrored, on_window, progress):
+def _live(video, models, runner, deploy, stride, mirrored, on_window, progress, save_video):
     clip = ClipTracker(video.name, video.fps, (video.height, video.width), deploy, stride,
                        growing=True, models=models)
-    entries, interrupted = [], False
+    recording = save_video and LiveRecording(save_video, clip.rate, video.width, video.height)
+    entries, interrupted, skipped_windows = [], False, 0
 
     def score(windows):
         for entry in _scored(windows, runner, deploy, mirrored):
             entries.append(entry)
+            if recording:
+                recording.window(entry)
             if on_window:
                 on_window(entry)
     try:
         with native_stderr_muted():
             while (frame := video.next_frame()) is not None:
-                clip.add(frame.time, frame.index, frame.image, frame.arrival)
+                people = clip.add(frame.time, frame.index, frame.image, frame.arrival)
+                if recording:
+                    recording.add(frame.image, frame.time,
+                                  {identity: pose.image for identity, pose in people.items()})
                 if progress:
                     progress(len(clip.arrivals))
-                score(clip.windows())
+                ready = clip.windows()
+                skipped_windows += max(0, len(ready) - 1)
+                score(ready[-1:])   # when the CPU is behind, only the newest window
     except KeyboardInterrupt:
         interrupted = True
     finally:
         video.close()
+        if recording:
+            recording.close()
     if not clip.poses().num_people:
         raise VideoError(f'{video.name}: no person found in the {len(clip.arrivals)} frames '
                          'processed')
     check_length(video.name, clip.recorder.times, clip.rate)
     score(clip.windows(ended=True))
     live = {'frames_arrived': video.arrived, 'frames_skipped': video.skipped,
+            'windows_skipped': skipped_windows,
             'ended': 'interrupted (Ctrl-C)' if interrupted else video.ended}
-    poses = clip.poses()
-    return clip_entry(poses, entries, deploy, live), poses
+    entry = clip_entry(clip.poses(), entries, deploy, live)
+    if recording:
+        entry['saved'] = str(recording.path)
+    return entry
 
 
 def _scored(windows, runner, deploy, mirrored):

@@ -79,6 +79,7 @@ def print_summary(entry, name):
     live = entry.get('live')
     if live:
         line += (f'; live: {live["frames_arrived"]} frames arrived, {live["frames_skipped"]} '
-                 f'skipped, delay {live["mean_delay_s"]:.2f} s mean, {live["max_delay_s"]:.2f} '
-                 f's max; {live["ended"]}')
+                 f'skipped, {live["windows_skipped"]} windows skipped, delay '
+                 f'{live["mean_delay_s"]:.2f} s mean, {live["max_delay_s"]:.2f} s max; '
+                 f'{live["ended"]}')
     print(line, flush=True)

@@ -12,7 +12,7 @@ import reader
 from reader.video import VideoError, video_annotation
 from reader.video.landmarks import PoseRecorder
 from reader.video.pose_models import PoseModels
-from reader.video.timing import LATE, model_rate_rows
+from reader.video.timing import LATE, frames_at, tick_times
 from reader.video.tracking import PeopleTracker
 
 from .model_config import check_sample_shape
@@ -52,10 +52,11 @@ class WindowCutter:
             self.next_start += self.stride
         return self._given(windows)
 
-    def final(self, frames):
-        """The windows still to give when the clip has ended after `frames` frames."""
+    def final(self, frames, least=1):
+        """The windows still to give when the clip has ended after `frames` frames: the one
+        ending with the clip when it ends at least `least` frames after the last given."""
         windows = self.ready(frames)
-        if frames and self.last_end < frames:
+        if frames and (frames - self.last_end >= least or not self.last_end):
             windows.append((max(0, frames - self.length), frames))
         return self._given(windows)
 
@@ -77,22 +78,28 @@ class ClipTracker:
         self.arrivals = []
 
     def add(self, time, index, frame, arrival=None):
-        self.recorder.add(time, index, self.tracker.step(frame, time))
+        """Tracks the people of a frame; returns them ({identity: pose_models.Pose})."""
+        people = self.tracker.step(frame, time)
+        self.recorder.add(time, index, people)
         self.arrivals.append(arrival)
+        return people
 
     def windows(self, ended=False):
         """The windows completed by the frames so far (all that are left once `ended`)."""
         times = np.array(self.recorder.times)
-        rows = model_rate_rows(times, self.rate)
+        ticks = tick_times(times, self.rate)
         if not ended:   # a tick is settled once a frame later than it may count has come
-            rows = rows[:int(np.sum(times[0] + np.arange(len(rows)) / self.rate
-                                    + LATE / self.rate < times[-1]))]
-        bounds = self.cutter.final(len(rows)) if ended else self.cutter.ready(len(rows))
-        return [self._window(rows, start, end) for start, end in bounds]
+            ticks = ticks[ticks + LATE / self.rate < times[-1]]
+        # live, a last window only if the clip went on for half a stride after the latest
+        bounds = self.cutter.final(len(ticks), max(1, self.cutter.stride // 2)) if ended else \
+            self.cutter.ready(len(ticks))
+        return [self._window(times, ticks, start, end) for start, end in bounds]
 
-    def _window(self, rows, start, end):
-        poses = self.recorder.poses(int(rows[start])).rows(rows[start:end] - rows[start])
-        return window_of(poses, start, end, self.arrivals[rows[end - 1]])
+    def _window(self, times, ticks, start, end):
+        rows, following, weight = frames_at(times, ticks[start:end], self.rate)
+        poses = self.recorder.poses(int(rows[0])).at_times(ticks[start:end], self.rate)
+        last = following[-1] if weight[-1] > 0 else rows[-1]   # the last frame it shows
+        return window_of(poses, start, end, self.arrivals[last])
 
     def poses(self):
         """Every frame's poses (the video's own frames and times)."""
@@ -105,15 +112,15 @@ def window_of(poses, start, end, arrival=None):
 
 def file_windows(poses, deploy, stride):
     """The windows of a whole video's VideoPoses."""
-    rows = model_rate_rows(poses.times, float(deploy['frame_rate']))
+    at_rate = poses.at_rate(float(deploy['frame_rate']))
     cutter = WindowCutter(deploy['num_frame'], stride)
-    return [window_of(poses.rows(rows[start:end]), start, end)
-            for start, end in cutter.final(len(rows))]
+    return [window_of(at_rate.rows(range(start, end)), start, end)
+            for start, end in cutter.final(at_rate.num_frames)]
 
 
 def check_length(name, times, rate):
     """VideoError for a clip shorter than MIN_SECONDS at the model's rate."""
-    frames = len(model_rate_rows(times, rate))
+    frames = len(tick_times(times, rate))
     if frames < MIN_SECONDS * rate:
         raise VideoError(f'{name}: {frames / rate:.2f} s of video: too short to show an '
                          f'action (at least {MIN_SECONDS:g} s)')

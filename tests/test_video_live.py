@@ -14,12 +14,12 @@ from utils.config import REPO_DIR
 TIMEOUT_S = 2
 
 
-def infer_live(model_file, *videos):
+def infer_live(model_file, *videos, options=()):
     """infer.py --video VIDEOS (a window every 15 frames): its return code, its stdout lines
     each with the time.monotonic() it arrived here, and its stderr."""
     process = subprocess.Popen(
         [sys.executable, 'infer.py', '--model_file', str(model_file), '--video', *videos,
-         '--stride', '15', '--mirrored', '--stream-timeout', str(TIMEOUT_S)],
+         '--stride', '15', '--stream-timeout', str(TIMEOUT_S), *map(str, options)],
         cwd=REPO_DIR, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     lines = [(time.monotonic(), line.rstrip('\n')) for line in process.stdout]
@@ -31,11 +31,14 @@ def window_lines(lines):
     return [(when, line) for when, line in lines if ' s  (frames ' in line]
 
 
-def test_a_stream_is_read_live(clips, exported_xview):
+def test_a_stream_is_read_live(clips, exported_xview, tmp_path):
     """The hugging clip served at 30 frames/s: windows are printed while it plays, the last
-    within a second of its end, then the summary with the frames skipped and the delay."""
+    within a second of its end, then the summary with the frames skipped and the delay; the
+    drawn recording plays for as long as the stream did."""
+    recording = tmp_path / 'live.avi'
     with MjpegServer(jpeg_frames(clips[HUG_CLIP])) as server:
-        code, lines, stderr = infer_live(exported_xview, server.url)
+        code, lines, stderr = infer_live(exported_xview, server.url,
+                                         options=['--save-video', recording])
     assert code == 0 and 'Traceback' not in stderr, stderr[-3000:]
     windows = window_lines(lines)
     assert len(windows) >= 2, lines
@@ -45,7 +48,17 @@ def test_a_stream_is_read_live(clips, exported_xview):
     assert all('(delay ' in line for _, line in windows)
     summary = [line for _, line in lines if line.startswith(server.url + ': ')]
     assert len(summary) == 1, lines
-    assert ' skipped, delay ' in summary[0] and 'connection closed' in summary[0], summary
+    assert " windows skipped, delay " in summary[0] and "connection closed" in summary[0], summary
+    assert any(line == f'Wrote {recording}' for _, line in lines), lines
+    assert 0.8 * 72 <= frame_count(recording) <= 73
+
+
+def frame_count(path):
+    import cv2
+    capture, count = cv2.VideoCapture(str(path)), 0
+    while capture.read()[0]:
+        count += 1
+    return count
 
 
 def unserved_address():

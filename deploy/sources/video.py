@@ -1,6 +1,7 @@
 """Videos for infer.py --video: files, folders of them, camera indices (`0`) and stream
 addresses (rtsp://, http(s)://). Each is run through deploy/video_pipeline.py and reported as a
 whole (deploy/video_results.py): a video is many samples, its windows."""
+import re
 from pathlib import Path
 
 from reader.video import VideoSetupError
@@ -43,9 +44,6 @@ def open_videos(args, deploy, failures):
         raise InferError(f'no videos in {" ".join(args.video)}')
     if args.stream_timeout <= 0:
         raise InferError(f'--stream-timeout must be positive, got {args.stream_timeout:g}')
-    if args.save_video and any(is_live(source) for source in sources):
-        raise InferError('--save-video draws on the frames of video files, not of cameras or '
-                         'streams: record the stream to a file first')
     if args.save_video and Path(args.save_video).suffix and len(sources) > 1:
         raise InferError(f'--save-video {args.save_video} names one file but {len(sources)} '
                          'videos are given: name a folder')
@@ -63,3 +61,8 @@ def source_name(source, taken):
     if isinstance(source, Path):
         return source.stem if source.stem not in taken else str(source)
     return str(source)
+
+
+def file_name(name):
+    """A video's name as a file name (a stream address has slashes and colons)."""
+    return re.sub(r'[^\w.-]+', '_', name).strip('_') or 'video'

@@ -16,11 +16,12 @@ import numpy as np
 
 from .frames import INSTALL, VideoError, VideoSetupError, native_stderr_muted, open_video
 from .pose_models import DETECTOR, LANDMARK_MODEL, NUM_LANDMARKS, PoseModels, import_litert
-from .timing import model_rate_rows
+from .timing import frames_at, tick_times
 
 # Prominence: how long a person is in view, times how tall (in frame heights) plus how fast
 # their landmarks move (in body heights per second, weighted by this).
 MOTION_WEIGHT = 0.5
+MIN_FRAMES_SEEN = 3
 
 
 @dataclass
@@ -72,8 +73,24 @@ class VideoPoses:
                        found=np.zeros((1, frames), bool))
 
     def at_rate(self, rate):
-        """The frames at `rate` frames/s by their time stamps: frames dropped or repeated."""
-        return self.rows(model_rate_rows(self.times, rate))
+        """The poses at `rate` frames/s on the video's own clock (timing.py)."""
+        return self.at_times(tick_times(self.times, rate), rate)
+
+    def at_times(self, ticks, rate):
+        """The poses at these times (seconds): each the latest frame's by then, interpolated
+        towards the next frame's where both show the person (timing.frames_at)."""
+        rows, following, weight = frames_at(self.times, ticks, rate)
+        both = self.found[:, rows] & self.found[:, following]
+        blend = np.where(both, weight, 0.0).astype(np.float32)    # (P, K)
+
+        def mixed(values):
+            shape = blend.shape + (1,) * (values.ndim - 2)
+            return (values[:, rows] * (1 - blend.reshape(shape)) +
+                    values[:, following] * blend.reshape(shape)).astype(values.dtype)
+        return replace(self, times=np.asarray(ticks, np.float64),
+                       frame_index=self.frame_index[np.where(weight < 0.5, rows, following)],
+                       world=mixed(self.world), image=mixed(self.image),
+                       visibility=mixed(self.visibility), found=self.found[:, rows])
 
     def prominent(self, keep):
         """Indices of the `keep` most prominent people seen (largest and most moving), most
@@ -104,26 +121,36 @@ class PoseRecorder:
     def __init__(self, path, fps, img_shape):
         self.path, self.fps, self.img_shape = path, fps, img_shape
         self.times, self.frame_index, self.frames = [], [], []
-        self.identities = {}   # identity -> person index, in order of appearance
+        self.identities = {}   # the identities seen, in order of appearance
 
     def add(self, time, frame_index, people):
         self.times.append(time)
         self.frame_index.append(frame_index)
         self.frames.append(people)
         for identity in people:
-            self.identities.setdefault(identity, len(self.identities))
+            self.identities.setdefault(identity, None)
 
     def poses(self, start=0):
-        """VideoPoses of the frames recorded from row `start` on."""
+        """VideoPoses of the frames recorded from row `start` on, of the people found in at
+        least MIN_FRAMES_SEEN of them (a detection that the landmark model follows for a frame
+        or two is no one)."""
         frames = self.frames[start:]
-        shape = (len(self.identities), len(frames))
+        counts = {}
+        for people in frames:
+            for identity in people:
+                counts[identity] = counts.get(identity, 0) + 1
+        persons = {identity: index for index, identity in enumerate(
+            i for i in self.identities if counts.get(i, 0) >= MIN_FRAMES_SEEN)}
+        shape = (len(persons), len(frames))
         world = np.zeros(shape + (NUM_LANDMARKS, 3), np.float32)
         image = np.zeros(shape + (NUM_LANDMARKS, 2), np.float32)
         visibility = np.zeros(shape + (NUM_LANDMARKS,), np.float32)
         found = np.zeros(shape, bool)
         for row, people in enumerate(frames):
             for identity, pose in people.items():
-                person = self.identities[identity]
+                if identity not in persons:
+                    continue
+                person = persons[identity]
                 world[person, row], image[person, row] = pose.world, pose.image
                 visibility[person, row], found[person, row] = pose.visibility, True
         return VideoPoses(Path(str(self.path)), self.fps, tuple(self.img_shape),

@@ -9,7 +9,7 @@ new only if their landmarks are not those of someone tracked already; two tracks
 follow the same person are one (the younger ends). A person lost and found again within
 RELINK_S seconds near where they were lost keeps their identity.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -21,6 +21,7 @@ VIEWS = 3
 RELINK_S = 2.0
 # Two poses are one person when their landmarks lie this close (mean distance, in body heights)
 SAME_PERSON = 0.08
+RETRY_SCALE = 1.5          # a person not found in their region is looked for in one this larger
 ZOOM = 2.0                 # side of the closer view, in heights of the tallest person tracked
 
 
@@ -47,33 +48,47 @@ class PeopleTracker:
     identities: int = 0
     last_detection: float = -np.inf
     next_view: int = 0
+    followed: int = 0          # frames since the detector last ran (it runs one frame in two
+                               # at most: a slow live run is not spent on looking)
 
     def step(self, frame, time):
         """{identity: Pose} of the people in an RGB frame at `time` seconds."""
         self._follow(frame, time)
+        self.followed += 1
         if not self.tracks:   # every view at once: find everyone as soon as possible
             for view in search_views(frame.shape, []):
                 self._detect(frame, time, view)
             if self.tracks:
                 self._detect(frame, time, search_views(frame.shape, self._boxes())[-1])
-        elif len(self.tracks) < self.max_tracked and \
+        elif len(self.tracks) < self.max_tracked and self.followed >= 2 and \
                 time - self.last_detection >= DETECT_EVERY_S / VIEWS:
             # one view a frame, in turn: each seen every DETECT_EVERY_S, no frame slowed much
             views = search_views(frame.shape, self._boxes())
             self._detect(frame, time, views[self.next_view % len(views)])
             self.next_view += 1
-            self.last_detection = time
+            self.last_detection, self.followed = time, 0
         return {track.identity: track.pose for track in self.tracks}
 
     def _follow(self, frame, time):
         kept = []
         for track in self.tracks:
-            pose = self.models.landmarks(frame, track.pose.next_region)
-            if pose is None or any(same_person(pose, other.pose) for other in kept):
+            pose = self._find_again(frame, track, kept)
+            if pose is None:
                 self._lose(track, time)
             else:
                 kept.append(Track(track.identity, pose))
         self.tracks = kept
+
+    def _find_again(self, frame, track, kept):
+        """The track's person in this frame: where the last frame's landmarks say, else (a
+        fast move, another person in front) in a region RETRY_SCALE times larger around it;
+        None when neither finds someone not followed already."""
+        region = track.pose.next_region
+        for attempt in (region, replace(region, size=region.size * RETRY_SCALE)):
+            pose = self.models.landmarks(frame, attempt)
+            if pose is not None and not any(same_person(pose, other.pose) for other in kept):
+                return pose
+        return None
 
     def _boxes(self):
         return [track.pose.box for track in self.tracks]
