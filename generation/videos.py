@@ -166,7 +166,7 @@ def _extract(job):
     """In a worker: one video's poses into its cache file; (path, None) or (path, reason)."""
     path, target = job
     try:
-        poses = video_poses(path)
+        poses = video_poses(path, threads=1)   # a process a core: one thread each
     except VideoError as e:
         return path, str(e).removeprefix(f'{path}: ')
     except Exception as e:   # noqa: BLE001 - report, skip, carry on with the other videos

@@ -1,20 +1,24 @@
 """Benchmark of video -> action (not collected by pytest):
-    python tests/bench_video.py [--seconds 10] [--stride 30]
+    python tests/bench_video.py [--seconds 10] [--stride 30] [--model_file xview.json]
 
 From one run, on the shared clips (1080p; ../shared/video):
   - decoding alone (OpenCV), and pose extraction from the files (decoding, detection,
     landmarks, tracking), frames/s, for one person (NTU's drinking clip) and two (the hug);
   - live: each clip looped to about --seconds and served at 30 frames/s as an MJPEG stream on
     127.0.0.1 (tests/mjpeg_server.py), read by deploy.video_pipeline.predict_video with the
-    published X-view B0 (folded, on the CPU) scoring a window every --stride frames: the video
+    published X-view B0 (exported, Paddle Inference on the CPU, as infer.py runs it; or
+    --model_file) scoring a window every --stride frames: the video
     frames/s handled (pose, model and decoding together; frames skipped counted), the share
     skipped, and the delay from a window's last frame to its result (mean, max).
 Goals on 2 cores: one person >= 30 frames/s handled live, two people >= 15.
 """
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -27,6 +31,7 @@ runtime.tune_process()
 from conftest import SHARED  # noqa: E402
 from mjpeg_server import MjpegServer, jpeg_frames  # noqa: E402
 from reader.video import open_video, video_poses  # noqa: E402
+from reader.video.pose_models import THREADS  # noqa: E402
 
 CLIPS = {'one person': SHARED / 'video' / 'S001C001P001R001A001_rgb.avi',
          'two people': SHARED / 'video' / 'ntu_sample.avi'}
@@ -46,31 +51,49 @@ def pose_rate(path):
     return poses.num_frames / (time.perf_counter() - start), poses
 
 
-def xview():
-    """(runner, deploy) of the published X-view B0, folded, as the exported model runs."""
-    import paddle
+def xview(model_file):
+    """(runner, deploy) of an exported model as infer.py runs it (Paddle Inference, oneDNN);
+    without one, the published X-view B0 exported into a temporary folder first."""
+    from deploy.model_config import params_path, read_deploy_config
+    from deploy.runtimes import configure_threads, make_runner
+    from infer import build_parser
+    if model_file is None:
+        from helpers import export_pretrained
+        folder = Path(tempfile.mkdtemp(prefix='bench_video_'))
+        model_file = export_pretrained(SHARED / 'pretrained', folder, 'xview', '2002')
+    args = build_parser().parse_args(['--model_file', str(model_file)])
+    deploy = read_deploy_config(model_file)
+    runner = make_runner(args, params_path(model_file, None, deploy), configure_threads(None),
+                         deploy['input_shape'])
+    return runner, deploy
 
-    import model
-    from deploy.model_config import DEPLOY_DEFAULTS
-    from exporter import inference_config
-    from initializer import build_model
-    from model import cpu_backend
-    from model.checkpoint import load_checkpoint, load_model_state, model_state_of
-    from utils.config import load_config
-    cfg = load_config('2002')
-    net, graph, data_shape, num_class = build_model(cfg)
-    path = SHARED / 'pretrained' / 'xview.pdparams'
-    if path.exists():
-        load_model_state(net, model_state_of(load_checkpoint(path)), path)
-    net.eval()
-    folded = model.reparameterize(net)
-    cpu_backend.install(folded)
 
-    def runner(inputs):
-        with paddle.no_grad():
-            return folded(paddle.to_tensor(inputs))[0].numpy()
-    deploy = inference_config(cfg, data_shape, num_class, graph, 'xview.json', 'xview.pdiparams')
-    return runner, {**DEPLOY_DEFAULTS, **deploy}
+def model_call_seconds(runner, deploy, repeats=3):
+    window = np.zeros([1] + list(deploy['input_shape'][1:]), np.float32)
+    runner(window)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        runner(window)
+    return (time.perf_counter() - start) / repeats
+
+
+def pose_model_ms(path, repeats=10):
+    """Milliseconds per call of the detector and of the landmark model on the clip's frame."""
+    from reader.video.pose_models import PoseModels, Region
+    models = PoseModels()
+    _, frames = open_video(path)
+    frame = next(frames)[1]
+    frames.close()
+    detection = models.detect(frame)[0]
+    region = Region.from_points(detection.keypoints[0], detection.keypoints[1])
+    timings = []
+    for call in (lambda: models.detect(frame), lambda: models.landmarks(frame, region)):
+        call()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            call()
+        timings.append((time.perf_counter() - start) / repeats * 1000)
+    return timings
 
 
 def live_run(path, seconds, runner, deploy, stride):
@@ -94,11 +117,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--seconds', type=float, default=10.0)
     parser.add_argument('--stride', type=int, default=30)
+    parser.add_argument('--model_file', default=None,
+                        help='an exported model (default: the published X-view B0, exported)')
     args = parser.parse_args()
     missing = [str(path) for path in CLIPS.values() if not path.exists()]
     if missing:
         sys.exit(f'error: {missing[0]} is absent: put the shared folder beside the repo')
-    runner, deploy = xview()
+    runner, deploy = xview(args.model_file)
+    detector_ms, landmarks_ms = pose_model_ms(CLIPS['one person'])
+    print(f'pose models (LiteRT, {THREADS} threads): detector {detector_ms:.1f} ms, landmark model '
+          f'{landmarks_ms:.1f} ms a call; the model (Paddle Inference): '
+          f'{model_call_seconds(runner, deploy):.3f} s a window')
     for label, path in CLIPS.items():
         decoded = decode_rate(path)
         rate, poses = pose_rate(path)

@@ -159,15 +159,15 @@ class PoseRecorder:
                           found)
 
 
-def video_poses(path, progress=None):
+def video_poses(path, progress=None, threads=None):
     """The VideoPoses of a video file; VideoError when it cannot be decoded or shows nobody,
     VideoSetupError when MediaPipe or LiteRT is missing. `progress(frames_done)` is called per
-    frame."""
+    frame; `threads`: the pose models' (pose_models.THREADS by default)."""
     from .tracking import PeopleTracker
     import_mediapipe()
     with native_stderr_muted():
         info, frames = open_video(path)
-        tracker = PeopleTracker(PoseModels())
+        tracker = PeopleTracker(PoseModels(threads))
         recorder = PoseRecorder(Path(path), info.fps, (info.height, info.width))
         for index, (time, frame) in enumerate(frames):
             recorder.add(time, index, tracker.step(frame, time))
