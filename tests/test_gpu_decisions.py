@@ -111,6 +111,22 @@ def test_one_process_per_listed_gpu_on_the_gpu_launcher(tmp_path, small_demo_dat
     assert launch.command[launch.command.index('--devices') + 1] == '1,2'
 
 
+def test_gpu_ids_within_cuda_visible_devices_reach_the_launcher_as_its_labels(
+        tmp_path, small_demo_data, capsys, fake_gpus, launches, monkeypatch):
+    """-g ids count the GPUs CUDA_VISIBLE_DEVICES lists, as Paddle in a process counts them;
+    Paddle's launcher takes --devices as the labels CUDA_VISIBLE_DEVICES lists and hands each
+    process its index among them (its own Device code decides here)."""
+    from paddle.distributed.launch.context.device import Device
+    fake_gpus(2)
+    monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '2,3')
+    code, errors = run_demo(small_demo_data, tmp_path, capsys, '-g', '0', '1')
+    assert code == 0 and not errors
+    [launch] = launches
+    devices = launch.command[launch.command.index('--devices') + 1]
+    assert devices == '2,3'
+    assert Device.parse_device().get_selected_devices(devices) == ['0', '1']
+
+
 def test_a_launcher_that_fails_before_its_workers_names_no_missing_log(tmp_path, small_demo_data,
                                                                       capsys, monkeypatch):
     monkeypatch.setattr(subprocess, 'run',

@@ -61,4 +61,15 @@ def launcher_command(processes, gpus, log_dir):
     if not gpus:
         return [sys.executable, str(CPU_LAUNCHER), *common]
     return [sys.executable, '-m', 'paddle.distributed.launch', *common,
-            '--devices', ','.join(map(str, gpus))]
+            '--devices', ','.join(launcher_labels(gpus))]
+
+
+def launcher_labels(gpus):
+    """-g ids (counted within CUDA_VISIBLE_DEVICES) as Paddle's launcher names GPUs: by the
+    labels CUDA_VISIBLE_DEVICES lists, each process then taking its index among them
+    (paddle/distributed/launch/context/device.py, get_selected_devices)."""
+    visible = os.environ.get('CUDA_VISIBLE_DEVICES')
+    if not visible or visible == 'all':
+        return [str(gpu) for gpu in gpus]
+    labels = [label.strip() for label in visible.split(',')]
+    return [labels[gpu] for gpu in gpus]
