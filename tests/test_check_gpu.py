@@ -160,3 +160,83 @@ def test_an_optional_runtime_lacking_is_skipped_and_a_broken_one_fails(monkeypat
     lines = out.getvalue().splitlines()
     assert lines[-2].startswith('FAILED: infer.py --use_tensorrt: error: paddle.tensorrt')
     assert lines[-1].startswith('skipped: infer.py --use-gpu on the .onnx (ONNX Runtime): notice')
+
+
+def first_notice(capsys):
+    return next(line for line in capsys.readouterr().err.splitlines()
+                if line.startswith('notice:'))
+
+
+def onnx_notice(monkeypatch, capsys, compiled_in, started):
+    """The notice OnnxRunner prints with --use-gpu where onnxruntime has the providers
+    `compiled_in` and its session starts `started`."""
+    import argparse
+    import sys
+    from types import SimpleNamespace
+
+    from deploy.runtimes.onnx_runtime import OnnxRunner
+
+    class Session:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def get_inputs(self):
+            return [SimpleNamespace(name='data')]
+
+        def get_providers(self):
+            return [started]
+    module = SimpleNamespace(set_default_logger_severity=lambda level: None,
+                             SessionOptions=SimpleNamespace, InferenceSession=Session,
+                             get_available_providers=lambda: compiled_in)
+    with monkeypatch.context() as patch:
+        patch.setitem(sys.modules, 'onnxruntime', module)
+        OnnxRunner(argparse.Namespace(use_gpu=True, use_tensorrt=False, batch_size=8),
+                   'best.onnx', 2)
+    return first_notice(capsys)
+
+
+def tensorrt_notice(monkeypatch, capsys, tmp_path, importable):
+    """The notice --use_tensorrt prints on a .json where paddle.tensorrt cannot be imported, or
+    converts it into a program without TensorRT engine ops."""
+    import argparse
+    import types
+
+    from deploy.runtimes import paddle_inference, tensorrt_pir
+    converted = tmp_path / 'converted.json'
+    converted.write_text('{"program": {"regions": []}}')
+    module = types.ModuleType('paddle.tensorrt') if importable else \
+        ImportError("No module named 'tensorrt'")
+    with monkeypatch.context() as patch:
+        patch.setattr(tensorrt_pir, 'tensorrt_module', lambda: module)
+        patch.setattr(tensorrt_pir, 'convert', lambda *a: (converted, tmp_path / 'c.pdiparams'))
+        paddle_inference.tensorrt_files(argparse.Namespace(precision='fp32', batch_size=8),
+                                        tmp_path / 'best.json', tmp_path / 'best.pdiparams',
+                                        [-1, 3, 6, 32, 25, 2])
+    return first_notice(capsys)
+
+
+def test_a_runtime_installed_but_not_running_fails_and_one_not_installed_is_skipped(
+        monkeypatch, capsys, tmp_path):
+    """The packages lack it (an onnxruntime without the CUDA provider, a Paddle without
+    paddle.tensorrt): skipped. Installed but not running there (ONNX Runtime's CUDA provider
+    compiled in but not starting, as beside CUDA libraries it does not fit; a TensorRT
+    conversion that built no engine): FAILED. The notices are the runtimes' own."""
+    cuda = ['CUDAExecutionProvider', 'CPUExecutionProvider']
+    cases = {
+        'not installed': (tensorrt_notice(monkeypatch, capsys, tmp_path, importable=False),
+                          onnx_notice(monkeypatch, capsys, cuda[1:], cuda[1])),
+        'not running': (tensorrt_notice(monkeypatch, capsys, tmp_path, importable=True),
+                        onnx_notice(monkeypatch, capsys, cuda, cuda[1])),
+    }
+    model = tmp_path / 'best.json'
+    model.touch()
+    model.with_suffix('.onnx').touch()
+    monkeypatch.setattr(deployment, 'export', lambda report, context: model)
+    for case, (tensorrt, onnx) in cases.items():
+        answers = iter([({'a': [1.0, 0.0]}, '')] * 3 + [(None, tensorrt), (None, onnx)])
+        monkeypatch.setattr(deployment, 'infer', lambda *a, **k: next(answers))
+        out = io.StringIO()
+        deployment.export_and_infer(Report(out), context(folder=tmp_path))
+        status = 'skipped' if case == 'not installed' else 'FAILED'
+        assert [line.split(':')[0] for line in out.getvalue().splitlines()[-2:]] == \
+            [status, status], (case, out.getvalue())
