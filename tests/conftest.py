@@ -27,9 +27,7 @@ os.environ.setdefault('OMP_NUM_THREADS', '1' if WORKERS > 1 else '2')
 os.environ.setdefault('EFFICIENTGCN_NO_HUGE_PAGES', '1')
 # The suite runs on the CPU, a GPU machine's too (tolerances and the C-kernel paths are the
 # CPU's): every process sees no GPU (an empty CUDA_VISIBLE_DEVICES, which Paddle counts as none)
-# and this one's device is the CPU (pytest_configure). A test about the GPU starts its processes
-# with GPU_ENVIRONMENT.
-GPU_ENVIRONMENT = dict(os.environ)
+# and this one's device is the CPU (pytest_configure).
 os.environ['CUDA_VISIBLE_DEVICES'] = ''
 
 
