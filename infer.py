@@ -38,6 +38,7 @@ from deploy.benchmark import full_batch, random_batch, run_benchmark
 from deploy.batches import batched
 from deploy.messages import InferError, report_error, warn
 from deploy.model_config import params_path, read_deploy_config
+from deploy.precision import model_runner
 from deploy.results import report
 from deploy.runtimes import configure_threads, make_runner
 from deploy.sources import given_sources, open_samples
@@ -106,8 +107,9 @@ def build_parser():
     add_switch('--enable_mkldnn', default=True,
                help='oneDNN (MKL-DNN) kernels on the CPU (default true: about 2x faster for B0)')
     add('--cpu_threads', type=int, default=None, help='CPU math threads (default: all cores)')
-    add('--precision', choices=('fp32', 'fp16', 'int8'), default='fp32',
-        help='fp16/int8 need TensorRT on a GPU')
+    add('--precision', choices=('fp32', 'fp16', 'int8', 'bf16', 'auto'), default='fp32',
+        help='CPU: int8/bf16 run the form `main.py -ex --quantize` wrote beside the model, auto '
+             'the fastest accepted one for its runtime here; GPU: fp16/int8 of TensorRT')
     add_switch('--ir_optim', default=True, help='graph optimisation passes (default true)')
     add_switch('--use_tensorrt', help='TensorRT subgraphs (GPU only; for .onnx the TensorRT '
                                       'execution provider, where ONNX Runtime has it)')
@@ -192,13 +194,13 @@ def warn_failures(failures, done):
 def run(args):
     check_args(args)
     deploy = read_deploy_config(args.model_file)
-    params_file = params_path(args.model_file, args.params_file, deploy)
+    params_path(args.model_file, args.params_file, deploy)   # a missing file fails here
     failures = []
     # data errors surface before paddle loads
     clips = open_videos(args, deploy, failures) if args.video else None
     samples = open_samples(args, deploy, failures)
-    runner = make_runner(args, params_file, configure_threads(args.cpu_threads),
-                         deploy['input_shape'])
+    runner, deploy = model_runner(args, deploy, configure_threads(args.cpu_threads),
+                                  make_runner)
     first = None
     if clips is not None:
         run_videos(args, deploy, runner, clips, failures)

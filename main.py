@@ -41,6 +41,9 @@ def build_parser():
              'checkpoint.pdparams, or from the checkpoint given')
     add('-e', '--evaluate', action='store_true', help='evaluate the checkpoint given by -pp')
     add('-ex', '--extract', action='store_true', help='export the checkpoint given by -pp for inference')
+    add('--quantize', choices=('int8', 'bf16'), nargs='+', default=None, metavar='PRECISION',
+        help="with -ex: also the model in int8 (ONNX Runtime) and/or bf16 (Paddle Inference), "
+             "calibrated on the config's training data and checked against float32")
     add('-v', '--visualize', action='store_true', help='draw confusion matrix, accuracy and CAM pictures')
     add('-gd', '--generate_data', action='store_true', help='turn raw .skeleton files into arrays')
     add('-pf', '--profile', action='store_true',
@@ -164,6 +167,8 @@ def launch(args, cfg, argv, count, gpus):
 
 
 def run(args, cfg, argv=()):
+    if args.quantize and not args.extract:
+        raise UserError('--quantize belongs to -ex (export)')
     if args.generate_data:
         generate_data(cfg)
         return
@@ -187,6 +192,9 @@ def run(args, cfg, argv=()):
         processor.evaluate()
     elif args.extract:
         processor.export()
+        if args.quantize:
+            from exporter.quantize import quantize_export
+            quantize_export(cfg, args.quantize, cfg['pretrained_path'])
     elif args.visualize:
         processor.visualize()
     else:

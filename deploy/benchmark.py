@@ -32,6 +32,7 @@ def random_batch(batch_size, input_shape):
 def run_benchmark(runner, batch):
     times = time_runs(lambda: runner(batch))
     mean = times.mean()
-    print(f'Benchmark ({runner.describe()}, batch {len(batch)}): {len(batch) / mean:.2f} '
+    print(f'Benchmark ({runner.describe()}, {getattr(runner, "precision", "fp32")}, '
+          f'batch {len(batch)}): {len(batch) / mean:.2f} '
           f'sequences/s, latency {1000 * mean:.1f} ms per batch (mean of {len(times)} runs '
           f'after {WARMUP} warm-up; min {1000 * times.min():.1f} ms)')

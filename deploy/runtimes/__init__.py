@@ -23,15 +23,20 @@ def configure_threads(cpu_threads):
         return os.cpu_count() or 1
 
 
-def make_runner(args, params_file, cpu_threads, input_shape=None):
+def make_runner(args, params_file, cpu_threads, input_shape=None, model_precision='fp32'):
     """ONNX Runtime for a .onnx model file, Paddle Inference for the others; input_shape (the
-    .yml's, batch axis free) gives TensorRT its batch range."""
+    .yml's, batch axis free) gives TensorRT its batch range; model_precision (the .yml's
+    `precision`) is what the model was exported for: bf16 turns on oneDNN's bfloat16 passes."""
     if is_onnx(args.model_file):
         from .onnx_runtime import OnnxRunner
-        return OnnxRunner(args, args.model_file, cpu_threads, input_shape)
-    from .paddle_inference import Runner, inference_config
-    config = inference_config(args, args.model_file, params_file, cpu_threads, input_shape)
-    return Runner(config, args.model_file, describe_paddle(args, cpu_threads, config))
+        runner = OnnxRunner(args, args.model_file, cpu_threads, input_shape)
+    else:
+        from .paddle_inference import Runner, inference_config
+        config = inference_config(args, args.model_file, params_file, cpu_threads, input_shape,
+                                  model_precision)
+        runner = Runner(config, args.model_file, describe_paddle(args, cpu_threads, config))
+    runner.precision = model_precision
+    return runner
 
 
 def batch_shape_range(input_shape, batch_size):

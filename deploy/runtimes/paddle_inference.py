@@ -60,11 +60,13 @@ def tensorrt_in_use(config, precision):
         else 'no TensorRT'
 
 
-def configure_cpu(config, args, cpu_threads):
+def configure_cpu(config, args, cpu_threads, model_precision='fp32'):
     config.disable_gpu()
     # Set it either way: what Paddle does when told nothing differs between versions.
     if args.enable_mkldnn:
         config.enable_mkldnn()
+        if model_precision == 'bf16':   # Paddle keeps float32 where the CPU lacks AVX-512
+            config.enable_mkldnn_bfloat16()
     else:
         config.disable_mkldnn()
     config.set_cpu_math_library_num_threads(cpu_threads)
@@ -74,7 +76,8 @@ def configure_cpu(config, args, cpu_threads):
         notice(f'--precision {args.precision} needs TensorRT on a GPU; running fp32 on the CPU')
 
 
-def inference_config(args, model_file, params_file, cpu_threads, input_shape=None):
+def inference_config(args, model_file, params_file, cpu_threads, input_shape=None,
+                     model_precision='fp32'):
     import_paddle()
     from paddle.inference import Config
     use_gpu = args.use_gpu and gpu_available()
@@ -88,7 +91,7 @@ def inference_config(args, model_file, params_file, cpu_threads, input_shape=Non
     if use_gpu:
         configure_gpu(config, args, input_shape, route)
     else:
-        configure_cpu(config, args, cpu_threads)
+        configure_cpu(config, args, cpu_threads, model_precision)
     config.switch_ir_optim(args.ir_optim)
     config.disable_glog_info()
     return config

@@ -1,0 +1,107 @@
+"""--precision on the CPU: which exported form of the model runs.
+
+`main.py -ex --quantize int8|bf16` writes the quantised forms beside the float32 model and lists
+them in its .yml (`quantized`): int8 is an ONNX Runtime model (`<stem>_int8.onnx`), bf16 a
+Paddle Inference one (`<stem>_bf16.json`). `--precision int8|bf16` runs that form; `auto` times
+float32 and each accepted form of the model file's own runtime on one batch here and runs the
+fastest. A form whose export check failed is never chosen by them (run by its own file, it
+runs, with a warning). On a GPU --precision keeps its TensorRT meaning (fp16, int8)."""
+from pathlib import Path
+
+from .benchmark import random_batch, time_runs
+from .messages import notice, warn
+from .model_config import is_onnx, params_path, read_deploy_config
+
+CPU_CHOICES = ('auto', 'bf16', 'int8')
+TRIAL_RUNS = 2   # timed runs per form for auto, after one warm-up
+
+
+def float_model_of(model_file, deploy):
+    """The float32 model a quantised one was made from (itself for a float32 model)."""
+    if deploy.get('float_model'):
+        return Path(model_file).parent / deploy['float_model']
+    return Path(model_file)
+
+
+def accepted_forms(float_model, float_deploy):
+    """precision -> model file of each quantised form the export check accepted."""
+    folder = Path(float_model).parent
+    return {precision: folder / entry['model_file']
+            for precision, entry in (float_deploy.get('quantized') or {}).items()
+            if entry.get('accepted') and (folder / entry['model_file']).is_file()}
+
+
+def model_runner(args, deploy, cpu_threads, make_runner):
+    """(runner, deploy config) of the form --precision picks for args.model_file."""
+    if args.use_gpu or args.precision not in CPU_CHOICES:
+        warn_if_rejected(args.model_file, deploy)
+        return runner_of(args, args.model_file, deploy, cpu_threads, make_runner), deploy
+    wanted, args.precision = args.precision, 'fp32'   # consumed here: no TensorRT notice
+    float_model = float_model_of(args.model_file, deploy)
+    float_deploy = read_deploy_config(float_model)
+    forms = accepted_forms(float_model, float_deploy)
+    if wanted != 'auto':
+        if wanted not in forms:
+            notice(f'no accepted {wanted} model beside {float_model} (export with `main.py -c '
+                   f'ID -ex -pp CKPT --quantize {wanted}`): running float32')
+            return runner_of(args, float_model, float_deploy, cpu_threads, make_runner), \
+                float_deploy
+        return chosen(args, forms[wanted], cpu_threads, make_runner)
+    candidates = [float_model] + [path for path in forms.values()
+                                  if is_onnx(path) == is_onnx(float_model)]
+    return fastest(args, candidates, cpu_threads, make_runner)
+
+
+def chosen(args, model_file, cpu_threads, make_runner):
+    deploy = read_deploy_config(model_file)
+    return runner_of(args, model_file, deploy, cpu_threads, make_runner), deploy
+
+
+def runner_of(args, model_file, deploy, cpu_threads, make_runner):
+    given = Path(model_file) == Path(args.model_file)
+    args.model_file = str(model_file)
+    params = params_path(model_file, args.params_file if given else None, deploy)
+    precision = deploy.get('precision', 'fp32')
+    runner = make_runner(args, params, cpu_threads, deploy['input_shape'],
+                         model_precision=precision)
+    if precision == 'bf16' and not args.use_gpu and bf16_note():
+        notice(f'{model_file}: {bf16_note()}')
+    return runner
+
+
+def fastest(args, candidates, cpu_threads, make_runner):
+    """--precision auto: each candidate timed on one random batch; the fastest runs."""
+    if len(candidates) == 1:
+        notice(f'--precision auto: no accepted quantised form of {candidates[0]} for its '
+               f'runtime: running float32')
+        return chosen(args, candidates[0], cpu_threads, make_runner)
+    trials = []
+    for model_file in candidates:
+        runner, deploy = chosen(args, model_file, cpu_threads, make_runner)
+        batch = random_batch(args.batch_size, deploy['input_shape'])
+        speed = len(batch) / time_runs(lambda: runner(batch), warmup=1, min_runs=TRIAL_RUNS,
+                                       min_seconds=0).mean()
+        trials.append((speed, runner, deploy, model_file))
+    speed, runner, deploy, model_file = max(trials, key=lambda trial: trial[0])
+    notice('--precision auto: ' + ', '.join(
+        f'{trial[2].get("precision", "fp32")} {trial[0]:.2f} seq/s' for trial in trials) +
+        f' here: running {model_file}')
+    return runner, deploy
+
+
+def bf16_note():
+    """Why a bf16 model does not run in bfloat16 here, or None where Paddle Inference runs it so
+    (its oneDNN bfloat16 passes need avx512_core, and emulate bfloat16 without avx512_bf16)."""
+    from paddle.base import core
+    if not core.supports_bfloat16():
+        return 'this CPU has no AVX-512 (avx512_core), so Paddle Inference runs it in float32'
+    if not core.supports_bfloat16_fast_performance():
+        return 'this CPU has no avx512_bf16: oneDNN emulates bfloat16'
+    return None
+
+
+def warn_if_rejected(model_file, deploy):
+    record = deploy.get('check') or {}
+    if record.get('accepted') is False:
+        warn(f'{model_file} failed its export check (top-1 agreement with float32 below '
+             f'{record.get("min_agreement")}): its results may differ from the float32 model\'s')

@@ -1,0 +1,68 @@
+"""-ex --quantize and infer.py's --precision: the quantised forms are written beside the float32
+export with their .yml, run by infer.py with no other flag, checked against float32, and a form
+that loses float32's top-1 is caught by that check, never the default."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+
+from helpers import config_of, demo_args, export, run_main, run_python
+from test_infer import random_checkpoint
+
+
+def infer(*args):
+    return run_python('infer.py', *args)
+
+
+def read_yml(path):
+    return yaml.safe_load(path.read_text())
+
+
+def top1_of(output_file):
+    results = json.loads(output_file.read_text())
+    return {name: int(np.argmax(entry['logits'])) for name, entry in results.items()}
+
+
+@pytest.mark.slow
+def test_quantised_demo_export_and_inference_end_to_end(small_demo_data, tmp_path):
+    """The demo's export with --quantize int8 bf16: the int8 .onnx and the bf16 program beside
+    the float32 files, their .yml naming the precision and calibration set, the float32 .yml
+    listing both; infer.py runs each by its file alone, --benchmark names the precision and
+    --precision auto picks one of the .onnx model's forms after timing them."""
+    checkpoint = tmp_path / 'demo.pdparams'
+    random_checkpoint(config_of('1001'), checkpoint)
+    result = run_main(*demo_args(small_demo_data, tmp_path / 'work',
+                                 'quantization.calibration_samples=6'),
+                      '-ex', '-pp', checkpoint, '-g', '--quantize', 'int8', 'bf16')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'demo_int8.onnx (int8, ONNX Runtime): top-1 agreement with float32' in result.stdout
+    int8, bf16 = read_yml(tmp_path / 'demo_int8.yml'), read_yml(tmp_path / 'demo_bf16.yml')
+    assert (int8['model_file'], int8['precision'], int8['float_model']) == \
+        ('demo_int8.onnx', 'int8', 'demo.json')
+    assert int8['calibration']['file'].endswith('train_data.npy')
+    assert int8['calibration']['samples'] == 6 and int8['held_out']['samples'] == 6
+    assert int8['check']['accepted'] and int8['check']['top1_agreement_held_out'] == 1.0
+    assert (bf16['model_file'], bf16['params_file']) == ('demo_bf16.json', 'demo.pdiparams')
+    listed = read_yml(tmp_path / 'demo.yml')['quantized']
+    assert listed['int8'] == {'model_file': 'demo_int8.onnx', 'runtime': 'ONNX Runtime',
+                              'accepted': True}
+    assert listed['bf16']['model_file'] == 'demo_bf16.json'
+    data = small_demo_data / 'npy' / 'original' / 'ntu-xsub' / 'eval_data.npy'
+    outputs = {}
+    for name in ('demo.onnx', 'demo_int8.onnx', 'demo_bf16.json'):
+        outputs[name] = tmp_path / f'{name}.json'
+        run = infer('--model_file', tmp_path / name, '--data_file', data, '--output',
+                    outputs[name], '--benchmark', '--batch-size', '4')
+        assert run.returncode == 0, run.stderr[-3000:]
+        precision = name.partition('_')[2].partition('.')[0] or 'fp32'
+        assert f', {precision}, batch 4): ' in run.stdout
+    assert top1_of(outputs['demo_int8.onnx']) == top1_of(outputs['demo.onnx'])
+    auto = infer('--model_file', tmp_path / 'demo.onnx', '--precision', 'auto', '--benchmark',
+                 '--batch-size', '4')
+    assert auto.returncode == 0, auto.stderr[-3000:]
+    assert 'notice: --precision auto: fp32 ' in auto.stderr and ', int8 ' in auto.stderr
+    chosen = auto.stderr.split('here: running ')[1].split()[0]
+    assert chosen.endswith(('demo.onnx', 'demo_int8.onnx'))
+    assert (', int8, batch 4)' in auto.stdout) == chosen.endswith('demo_int8.onnx')
