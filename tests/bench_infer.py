@@ -7,6 +7,13 @@ ONNX Runtime runs our exported .onnx and, where PyTorch is installed, the same a
 weights exported from PyTorch (tests/torch_mirror.py, torch.onnx.export in a child process, so
 that this one never loads torch).
 
+With the shared folder's real files it also exports the quantised forms (`-ex --quantize int8
+bf16`, calibrated on the 12 files' X-sub training split) and times them: bf16 in Paddle
+Inference, int8 in ONNX Runtime (tests/bench_precisions.py says why the other two are absent).
+Each row's last column is its top-1 agreement with the float32 dygraph model on the real files
+(the 12 .skeleton files and both clips' windows), and `vs official` its speed over the
+PyTorch-exported B0 in ONNX Runtime.
+
 The model is EfficientGCN-B0 (config 2001, 288 frames): the published X-sub checkpoint when the
 shared folder is beside the repository, random weights otherwise (speed does not depend on them).
 It is exported with `main.py -ex` as a user would. Every engine gets the same batch and its
@@ -49,6 +56,7 @@ from exporter.program import saved_model_file  # noqa: E402
 from benchmark_basics import FORWARD_GFLOP, gemm_gflops, one_thread_gemm_gflops, \
     timed  # noqa: E402
 from helpers import run_main, run_python  # noqa: E402
+import bench_precisions  # noqa: E402
 
 
 def parse_args():
@@ -75,20 +83,25 @@ def make_checkpoint(folder):
     return path, 'random weights (no shared checkpoint)'
 
 
-def export(checkpoint):
-    result = run_main('-c', CONFIG, '-ex', '-pp', checkpoint, '-g', timeout=None)
+def export(checkpoint, data_root=None):
+    """main.py -ex; with data_root (the real files' arrays) also --quantize int8 bf16."""
+    quantize = [] if data_root is None else [
+        '--quantize', 'int8', 'bf16', '--set', f'dataset_args.ntu.root_folder={data_root}']
+    result = run_main('-c', CONFIG, '-ex', '-pp', checkpoint, '-g', *quantize, timeout=None)
     if result.returncode != 0:
         sys.exit(f'export failed:\n{result.stderr[-2000:]}')
     stem = checkpoint.with_suffix('')
     return saved_model_file(stem)
 
 
-def inference_engine(model_file, batch_size, mkldnn):
+def inference_engine(model_file, batch_size, mkldnn, precision='fp32'):
     """infer.py's own predictor set-up, from the same flags a user would give."""
+    from deploy.model_config import params_path, read_deploy_config
     args = infer.build_parser().parse_args([
         '--model_file', str(model_file), '--batch-size', str(batch_size),
         '--cpu_threads', str(NUM_CORES), '--enable_mkldnn', str(mkldnn).lower()])
-    return make_runner(args, model_file.with_suffix('.pdiparams'), NUM_CORES)
+    params = params_path(model_file, None, read_deploy_config(model_file))
+    return make_runner(args, params, NUM_CORES, model_precision=precision)
 
 
 def onnx_engine(model_file, batch_size):
@@ -218,20 +231,29 @@ def measure(engines, batch, warmup, rounds):
     return {name: np.array(t) for name, t in times.items()}, outputs
 
 
-def print_table(times, outputs, batch_size, bound, one_thread_bound):
+def print_table(times, outputs, batch_size, bound, one_thread_bound, agreements):
     """`bound`: sequences/s at this machine's matrix-multiply rate and B0's forward FLOPs;
     `one_thread_bound` the same at one core's rate, of which the goals' figures for a
-    straightforward port are fractions (1.6 seq/s = 6% eval)."""
+    straightforward port are fractions (1.6 seq/s = 6% eval). `agreements`: name -> (top-1
+    equal to float32's, samples) on the real files."""
     reference = 'dygraph eval'
     base = batch_size / times[reference].mean()
+    official = times.get(OFFICIAL)
     print(f'{"engine":<38} {"seq/s":>8} {"ms/batch":>10} {"min ms":>8} {"vs dygraph":>11} '
-          f'{"of bound":>9} {"[1 core]":>9} {"max |dlogit|":>13}')
+          f'{"vs official":>12} {"of bound":>9} {"[1 core]":>9} {"max |dlogit|":>13} '
+          f'{"top-1 = fp32":>13}')
     for name, t in times.items():
         throughput = batch_size / t.mean()
         difference = np.abs(outputs[name] - outputs[reference]).max()
+        versus = '-' if official is None else f'{throughput * official.mean() / batch_size:.2f}x'
+        same = agreements.get(name)
         print(f'{name:<38} {throughput:8.2f} {1000 * t.mean():10.1f} {1000 * t.min():8.1f} '
-              f'{throughput / base:10.2f}x {throughput / bound:9.1%} '
-              f'{throughput / one_thread_bound:9.0%} {difference:13.2e}')
+              f'{throughput / base:10.2f}x {versus:>12} {throughput / bound:9.1%} '
+              f'{throughput / one_thread_bound:9.0%} {difference:13.2e} '
+              f'{"-" if same is None else f"{same[0]}/{same[1]}":>13}')
+
+
+OFFICIAL = 'ONNX Runtime, PyTorch-exported B0'
 
 
 def main():
@@ -239,7 +261,7 @@ def main():
     paddle = runtime.import_paddle()
     with tempfile.TemporaryDirectory() as folder:
         checkpoint, weights = make_checkpoint(folder)
-        model_file = export(checkpoint)
+        model_file = export(checkpoint, bench_precisions.calibration_sets(folder, run_main))
         engines = {
             'dygraph eval': dygraph_engine(checkpoint),
             'Paddle Inference, oneDNN off': inference_engine(model_file, args.batch_size, False),
@@ -253,14 +275,20 @@ def main():
             print('no .onnx was exported (pip install paddle2onnx onnxruntime): no ONNX rows')
         torch_model = torch_onnx_file(checkpoint, folder) if onnx_model.is_file() else None
         if torch_model is not None:
-            engines['ONNX Runtime, PyTorch-exported B0'] = onnx_engine(torch_model,
-                                                                      args.batch_size)
+            engines[OFFICIAL] = onnx_engine(torch_model, args.batch_size)
+        engines.update(bench_precisions.quantised_engines(
+            model_file, lambda path, precision: inference_engine(path, args.batch_size, True,
+                                                                 precision),
+            lambda path: onnx_engine(path, args.batch_size)))
         batch = np.random.RandomState(0).standard_normal(
             (args.batch_size, 3, 6, 288, 25, 2)).astype(np.float32)
         print(f'EfficientGCN-B0 (config {CONFIG}, {weights}), batch {args.batch_size} x 288 '
               f'frames, {NUM_CORES} CPU threads (OMP_NUM_THREADS={os.environ["OMP_NUM_THREADS"]}), '
               f'paddle {paddle.__version__}; {args.warmup} warm-up + {args.rounds} timed runs each')
         times, outputs = measure(engines, batch, args.warmup, args.rounds)
+        described, real = bench_precisions.real_file_inputs(model_file)
+        agreements = {} if real is None else bench_precisions.top1_agreements(
+            engines, real, 'dygraph eval', args.batch_size)
     gflops, one_thread_gflops = gemm_gflops(), one_thread_gemm_gflops()
     bound, one_thread_bound = gflops / FORWARD_GFLOP, one_thread_gflops / FORWARD_GFLOP
     print(f'numpy fp32 matrix multiply: {gflops:.0f} GFLOP/s on every core '
@@ -273,7 +301,10 @@ def main():
           f'({products_gflop:.2f} GFLOP per sequence): {1000 * seconds:.0f} ms per batch = '
           f'{args.batch_size / seconds:.1f} sequences/s = {args.batch_size / seconds / bound:.1%} '
           f'of the bound (thin matrices run below the square-matrix rate)')
-    print_table(times, outputs, args.batch_size, bound, one_thread_bound)
+    if agreements:
+        print(f'top-1 = fp32: the samples of the real files ({described}) whose top-1 is the '
+              f'float32 dygraph model\'s')
+    print_table(times, outputs, args.batch_size, bound, one_thread_bound, agreements)
 
 
 if __name__ == '__main__':

@@ -66,3 +66,53 @@ def test_quantised_demo_export_and_inference_end_to_end(small_demo_data, tmp_pat
     chosen = auto.stderr.split('here: running ')[1].split()[0]
     assert chosen.endswith(('demo.onnx', 'demo_int8.onnx'))
     assert (', int8, batch 4)' in auto.stdout) == chosen.endswith('demo_int8.onnx')
+
+
+def copy_export(model_file, folder, name):
+    """The float32 export's files under another folder (the session's export stays read-only)."""
+    for suffix in ('.json', '.pdiparams', '.onnx', '.yml'):
+        shutil.copyfile(model_file.with_suffix(suffix), folder / f'{name}{suffix}')
+    return folder / f'{name}.json'
+
+
+@pytest.fixture(scope='module')
+def xsub_32_frames(pretrained_dir, tmp_path_factory):
+    """The published X-sub weights as a 32-frame model (its classifier pools over frames):
+    real logits that differ from sample to sample, exported in seconds."""
+    link = tmp_path_factory.mktemp('xsub32') / 'xsub32.pdparams'
+    link.symlink_to((pretrained_dir / 'xsub.pdparams').resolve())
+    return export(link, '2001', ['dataset_args.ntu.num_frame=32'])
+
+
+def test_a_single_constant_calibration_sample_is_caught_by_the_check(
+        xsub_32_frames, small_demo_data, tmp_path, caplog):
+    """Calibrated on one constant (all-zero) sample, the int8 model loses float32's top-1 on
+    the held-out samples (the demo's eval data): the export says so in one line, records it as
+    not accepted, and infer.py's --precision int8 and auto keep float32; run by its own file
+    it runs, with a warning."""
+    from exporter.quantize import quantize_export
+    model_file = copy_export(xsub_32_frames, tmp_path, 'xsub32')
+    held_out = small_demo_data / 'npy' / 'original' / 'ntu-xsub' / 'eval_data.npy'
+    broken = tmp_path / 'broken' / 'original' / 'ntu-xsub'
+    broken.mkdir(parents=True)
+    shape = np.load(held_out, mmap_mode='r').shape[1:]
+    np.save(broken / 'train_data.npy', np.zeros((1,) + shape, np.float32))
+    (broken / 'eval_data.npy').symlink_to(held_out)
+    cfg = config_of('2001', 'dataset_args.ntu.num_frame=32', 'quantization.calibration_samples=1',
+                    root_folder=str(tmp_path / 'broken'))
+    with caplog.at_level('INFO'):
+        record = quantize_export(cfg, ['int8'], tmp_path / 'xsub32.pdparams')['int8']
+    assert not record['accepted'] and record['top1_agreement_held_out'] < 0.99
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == 'WARNING']
+    assert len(warnings) == 1 and 'xsub32_int8.onnx keeps less than 99%' in warnings[0]
+    assert 'float32 stays the default' in warnings[0]
+    assert read_yml(tmp_path / 'xsub32.yml')['quantized']['int8']['accepted'] is False
+    assert read_yml(tmp_path / 'xsub32_int8.yml')['check']['accepted'] is False
+    for precision in ('int8', 'auto'):
+        run = infer('--model_file', model_file.with_suffix('.onnx'), '--precision', precision,
+                    '--benchmark', '--batch-size', '2')
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert ', fp32, batch 2)' in run.stdout and 'int8' not in run.stdout
+    direct = infer('--model_file', tmp_path / 'xsub32_int8.onnx', '--benchmark',
+                   '--batch-size', '2')
+    assert direct.returncode == 0 and 'failed its export check' in direct.stderr

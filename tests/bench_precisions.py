@@ -1,0 +1,79 @@
+"""bench_infer.py's rows for the quantised forms (-ex --quantize int8 bf16) and each row's top-1
+agreement with float32 on the real files: the 12 NTU .skeleton files and the windows of both
+shared clips' poses (tests/real_inputs.py). Not collected by pytest."""
+import os
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get('EFFICIENTGCN_SHARED', REPO.parent / 'shared'))
+SKELETONS = SHARED / 'ntu' / 'skeletons'
+CLIPS = [SHARED / 'video' / name for name in ('S001C001P001R001A001_rgb.avi', 'ntu_sample.avi')]
+# The forms the runtimes do not have, with the reason (exporter/quantize.py has the sources).
+MISSING_FORMS = {
+    'Paddle Inference int8': 'Paddle 3.3 has no oneDNN int8 passes for PIR (.json) programs '
+                             '(it runs their quantize ops as float32)',
+    'ONNX Runtime bf16': "ONNX Runtime's CPU provider has no bfloat16 convolutions",
+}
+
+
+def calibration_sets(folder, run_main):
+    """-gd of the 12 real files with config 2001's settings: the training data that -ex
+    --quantize calibrates on (5 X-sub training samples; 7 held out). None without them."""
+    if not SKELETONS.is_dir():
+        print(f'{SKELETONS} is absent: no quantised rows (they calibrate on the real files)')
+        return None
+    root = Path(folder) / 'real_npy'
+    result = run_main('-c', '2001', '-gd', '-np', '--set', f'dataset_args.ntu.root_folder={root}',
+                      '--set', f'dataset_args.ntu.ntu60_path={SKELETONS}', timeout=None)
+    if result.returncode != 0:
+        raise SystemExit(f'-gd of the real files failed:\n{result.stderr[-2000:]}')
+    return root
+
+
+def quantised_engines(model_file, paddle_engine, onnx_engine):
+    """name -> engine of the quantised forms written beside model_file."""
+    engines = {}
+    bf16 = model_file.with_name(f'{model_file.stem}_bf16{model_file.suffix}')
+    int8 = model_file.with_name(f'{model_file.stem}_int8.onnx')
+    if bf16.is_file():
+        engines['Paddle Inference, bf16'] = paddle_engine(bf16, 'bf16')
+    if int8.is_file():
+        engines['ONNX Runtime, our int8 .onnx'] = onnx_engine(int8)
+    for name, reason in MISSING_FORMS.items():
+        print(f'{name}: none ({reason})')
+    return engines
+
+
+def clip_poses():
+    """name -> VideoPoses of the shared clips, or {} (with a line) without MediaPipe."""
+    from reader.video import VideoSetupError, landmarks, video_poses
+    try:
+        landmarks.import_mediapipe()
+    except VideoSetupError as e:
+        print(f'no clip windows in the agreement column: {e}')
+        return {}
+    return {path.name: video_poses(path) for path in CLIPS if path.is_file()}
+
+
+def real_file_inputs(model_file):
+    """(description, inputs) of the real files, or (None, None) without them."""
+    from deploy.model_config import read_deploy_config
+    from real_inputs import real_inputs
+    if not SKELETONS.is_dir():
+        return None, None
+    names, inputs = real_inputs(model_file, read_deploy_config(model_file), SKELETONS,
+                                clip_poses())
+    clips = sum('@' in name for name in names)
+    return f'{len(names) - clips} NTU files + {clips} clip windows', inputs
+
+
+def top1_agreements(engines, inputs, reference, batch_size):
+    """name -> (same top-1 as the reference engine, samples) on the inputs."""
+    def logits(engine):
+        return np.concatenate([engine(inputs[i:i + batch_size])
+                               for i in range(0, len(inputs), batch_size)])
+    expected = logits(engines[reference]).argmax(1)
+    return {name: (int((logits(engine).argmax(1) == expected).sum()), len(inputs))
+            for name, engine in engines.items()}
