@@ -286,6 +286,7 @@ def main():
               f'frames, {NUM_CORES} CPU threads (OMP_NUM_THREADS={os.environ["OMP_NUM_THREADS"]}), '
               f'paddle {paddle.__version__}; {args.warmup} warm-up + {args.rounds} timed runs each')
         times, outputs = measure(engines, batch, args.warmup, args.rounds)
+        bench_precisions.print_onnx_profiles(model_file, batch, NUM_CORES)
         described, real = bench_precisions.real_file_inputs(model_file)
         agreements = {} if real is None else bench_precisions.top1_agreements(
             engines, real, 'dygraph eval', args.batch_size)

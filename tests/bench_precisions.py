@@ -77,3 +77,40 @@ def top1_agreements(engines, inputs, reference, batch_size):
     expected = logits(engines[reference]).argmax(1)
     return {name: (int((logits(engine).argmax(1) == expected).sum()), len(inputs))
             for name, engine in engines.items()}
+
+
+def onnx_op_times(model_file, batch, threads, runs=2):
+    """op type -> ms per run of the model in ONNX Runtime (its profiler, after a warm-up)."""
+    import collections
+    import json
+
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    options.enable_profiling = True
+    session = onnxruntime.InferenceSession(str(model_file), options,
+                                           providers=['CPUExecutionProvider'])
+    for _ in range(runs + 1):
+        session.run(None, {'data': batch})
+    path = Path(session.end_profiling())
+    events = json.loads(path.read_text())
+    path.unlink()
+    times = collections.Counter()
+    for event in events:
+        if event.get('cat') == 'Node' and event['name'].endswith('_kernel_time'):
+            times[event['args']['op_name']] += event['dur'] / 1000 / (runs + 1)
+    return times
+
+
+def print_onnx_profiles(model_file, batch, threads):
+    """Where the time of our float32 and int8 .onnx goes in ONNX Runtime, op type by op type:
+    why a quantised form is slower or faster than float32 here."""
+    int8 = model_file.with_name(f'{model_file.stem}_int8.onnx')
+    if not int8.is_file():
+        return
+    for name, path in (('float32', model_file.with_suffix('.onnx')), ('int8', int8)):
+        times = onnx_op_times(path, batch, threads)
+        top = ', '.join(f'{op} {ms:.0f}' for op, ms in times.most_common(8))
+        print(f'ONNX Runtime {name} .onnx, ms per batch by op type (total '
+              f'{sum(times.values()):.0f}): {top}')

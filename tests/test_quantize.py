@@ -116,3 +116,33 @@ def test_a_single_constant_calibration_sample_is_caught_by_the_check(
     direct = infer('--model_file', tmp_path / 'xsub32_int8.onnx', '--benchmark',
                    '--batch-size', '2')
     assert direct.returncode == 0 and 'failed its export check' in direct.stderr
+
+
+XSUB_INT8_GAP = pytest.mark.xfail(strict=True, reason=(
+    "X-sub's int8 keeps float32's top-1 on 6 of the 12 NTU files (the same calibrated on all "
+    '12): a few convs of an input branch lose it alone (one flips 6 files); the check rejects '
+    'the model and float32 stays the default. X-view keeps every top-1.'))
+PUBLISHED = [pytest.param('xsub', '2001', 'exported_xsub', marks=XSUB_INT8_GAP),
+             ('xview', '2002', 'exported_xview')]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name, config_id, exported', PUBLISHED)
+def test_published_checkpoints_int8_keeps_every_top1_of_float32_on_the_real_files(
+        name, config_id, exported, request, real_arrays, real_skeleton_dir, clip_poses,
+        tmp_path):
+    """The published checkpoints' int8 models, calibrated on the real files' training split,
+    give float32's top-1 on all 12 NTU files and every window of both clips."""
+    from deploy.model_config import read_deploy_config
+    from exporter.quantize import logits_of, quantize_export, runner_for
+    from real_inputs import real_inputs
+    model_file = copy_export(request.getfixturevalue(exported), tmp_path, name)
+    cfg = config_of(config_id, root_folder=str(real_arrays(config_id)))
+    record = quantize_export(cfg, ['int8'], tmp_path / f'{name}.pdparams')['int8']
+    names, inputs = real_inputs(model_file, read_deploy_config(model_file), real_skeleton_dir,
+                                clip_poses)
+    assert len(names) >= 14   # 12 files and at least a window of each clip
+    expected = logits_of(runner_for(model_file.with_suffix('.onnx')), inputs).argmax(1)
+    got = logits_of(runner_for(tmp_path / f'{name}_int8.onnx', 'int8'), inputs).argmax(1)
+    assert [n for n, e, g in zip(names, expected, got) if e != g] == []
+    assert record['accepted']
