@@ -47,8 +47,9 @@ def model_runner(args, deploy, cpu_threads, make_runner):
             return runner_of(args, float_model, float_deploy, cpu_threads, make_runner), \
                 float_deploy
         return chosen(args, forms[wanted], cpu_threads, make_runner)
-    candidates = [float_model] + [path for path in forms.values()
-                                  if is_onnx(path) == is_onnx(float_model)]
+    candidates = [float_model] + [path for precision, path in forms.items()
+                                  if is_onnx(path) == is_onnx(float_model)
+                                  and not (precision == 'bf16' and runs_in_float32())]
     return fastest(args, candidates, cpu_threads, make_runner)
 
 
@@ -93,11 +94,17 @@ def bf16_note():
     """Why a bf16 model does not run in bfloat16 here, or None where Paddle Inference runs it so
     (its oneDNN bfloat16 passes need avx512_core, and emulate bfloat16 without avx512_bf16)."""
     from paddle.base import core
-    if not core.supports_bfloat16():
+    if runs_in_float32():
         return 'this CPU has no AVX-512 (avx512_core), so Paddle Inference runs it in float32'
     if not core.supports_bfloat16_fast_performance():
         return 'this CPU has no avx512_bf16: oneDNN emulates bfloat16'
     return None
+
+
+def runs_in_float32():
+    """bf16 is no choice where Paddle runs it in float32 (no AVX-512)."""
+    from paddle.base import core
+    return not core.supports_bfloat16()
 
 
 def warn_if_rejected(model_file, deploy):

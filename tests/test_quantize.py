@@ -146,3 +146,49 @@ def test_published_checkpoints_int8_keeps_every_top1_of_float32_on_the_real_file
     got = logits_of(runner_for(tmp_path / f'{name}_int8.onnx', 'int8'), inputs).argmax(1)
     assert [n for n, e, g in zip(names, expected, got) if e != g] == []
     assert record['accepted']
+
+
+def write_forms(folder, accepted):
+    """A float32 .json model's .yml listing a bf16 form and the files they name (empty: the
+    runners are fakes); `accepted`: the bf16 check's outcome."""
+    base = {'params_file': 'm.pdiparams', 'inputs': 'JVB', 'num_frame': 4, 'transform': False,
+            'num_class': 2, 'input_shape': [-1, 3, 6, 4, 25, 2], 'connect_joint': [0] * 25,
+            'class_names': ['a', 'b']}
+    for name in ('m.json', 'm.pdiparams', 'm_bf16.json'):
+        (folder / name).touch()
+    (folder / 'm.yml').write_text(yaml.safe_dump({**base, 'quantized': {'bf16': {
+        'model_file': 'm_bf16.json', 'runtime': 'Paddle Inference', 'accepted': accepted}}}))
+    (folder / 'm_bf16.yml').write_text(yaml.safe_dump({
+        **base, 'precision': 'bf16', 'float_model': 'm.json',
+        'check': {'accepted': accepted, 'min_agreement': 0.99}}))
+    return folder / 'm.json'
+
+
+@pytest.mark.parametrize('bf16_here, accepted, expected', [
+    (True, True, 'bf16'), (False, True, 'fp32'), (True, False, 'fp32')])
+def test_precision_auto_times_only_accepted_forms_that_run_as_exported(
+        bf16_here, accepted, expected, tmp_path, monkeypatch, capsys):
+    """--precision auto on a .json model: the bf16 form (made the faster here) is timed and
+    chosen only when its check accepted it and this CPU runs bfloat16 (Paddle needs AVX-512);
+    otherwise float32 runs with one notice."""
+    import time
+    import infer
+    from deploy import precision
+    monkeypatch.setattr(precision, 'runs_in_float32', lambda: not bf16_here)
+    model_file = write_forms(tmp_path, accepted)
+
+    def make_runner(args, params, threads, input_shape, model_precision):
+        def run(batch):
+            time.sleep(0.01 if model_precision == 'bf16' else 0.03)
+            return np.zeros((len(batch), 2), np.float32)
+        run.precision = model_precision
+        return run
+    args = infer.build_parser().parse_args(['--model_file', str(model_file), '--precision',
+                                            'auto', '--batch-size', '1'])
+    deploy = precision.read_deploy_config(model_file)
+    runner, chosen = precision.model_runner(args, deploy, 1, make_runner)
+    assert runner.precision == expected == chosen.get('precision', 'fp32')
+    assert args.precision == 'fp32'   # consumed: no TensorRT notice on the CPU
+    notices = capsys.readouterr().err
+    assert notices.count('notice: --precision auto') == 1
+    assert ('bf16 ' in notices) == (expected == 'bf16')
