@@ -3,7 +3,12 @@ calibrated on samples of the config's own training data, and checked against flo
 becomes a choice of infer.py's `--precision auto`.
 
 - int8: the `.onnx` statically quantised by ONNX Runtime (QDQ; weights per channel; activations
-  by min-max over `quantization.calibration_samples` training samples) into `<stem>_int8.onnx`.
+  by min-max over `quantization.calibration_samples` training samples) into `<stem>_int8.onnx`:
+  the convs' inputs and weights, not the graph convolutions (graph_conv_nodes) nor the
+  elementwise ops. ONNX Runtime fuses a conv into its int8 QLinearConv only when its output is
+  quantised too; quantising the swish after each conv as well cost X-sub's model 11 of the 12
+  real files' top-1, so its CPU provider runs these convs in float32 between the Q/DQ ops
+  (docs/deployment.md has the profile).
   Paddle Inference has no int8 form of this program on the CPU: in Paddle 3.3 its oneDNN int8
   passes belong to the old program format, and for PIR (.json) programs it runs the quantize
   ops of a quantised program as float32 (kPirCpuPasses deletes them; kPirMkldnnPasses has no
