@@ -192,3 +192,23 @@ def test_precision_auto_times_only_accepted_forms_that_run_as_exported(
     notices = capsys.readouterr().err
     assert notices.count('notice: --precision auto') == 1
     assert ('bf16 ' in notices) == (expected == 'bf16')
+
+
+def test_quantize_without_export_or_training_data_is_one_line(tmp_path):
+    """--quantize alone, and an export whose config has no generated training data, are one
+    error line each, before anything is written."""
+    from exporter.quantize import calibration_sets
+    from utils.errors import UserError
+    result = run_main('-c', '1001', '--quantize', 'int8')
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == 'error: --quantize belongs to -ex (export)'
+    cfg = config_of('2001', root_folder=str(tmp_path / 'none'))
+    with pytest.raises(UserError, match=r'train_data.npy does not exist: generate it with '
+                                        r'`python main.py -c 2001 -gd`'):
+        calibration_sets(cfg, {}, 4)
+    assert not list(tmp_path.iterdir())
+    from exporter.quantize import quantization_settings
+    for entries in ({'calibration_samples': 0, 'min_agreement': 0.99},
+                    {'calibration_samples': 8, 'min_agreement': 1.5}):
+        with pytest.raises(UserError, match='quantization.'):
+            quantization_settings({'quantization': entries})
