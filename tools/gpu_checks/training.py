@@ -97,7 +97,7 @@ def loss_scaling(report, context):
 def kill_and_resume(report, context):
     """Two epochs straight, and two epochs killed after the first checkpoint then resumed with
     -r, with cuDNN's deterministic algorithms: the same parameters at the end."""
-    import paddle
+    from model.checkpoint import load_checkpoint
     env = {**os.environ, 'FLAGS_cudnn_deterministic': '1'}
     straight, killed = context.folder / 'straight', context.folder / 'killed'
     result = demo_run(context.folder, straight, epochs=2, env=env)
@@ -113,7 +113,7 @@ def kill_and_resume(report, context):
     if not report.expect(resumed.returncode == 0 and 'Resumed from' in resumed.stdout
                          and 'Epoch: 1/2' not in resumed.stdout, what, resumed.last_line):
         return
-    a, b = (paddle.load(str(d / DEMO_FOLDER / 'checkpoint.pdparams'))['model']
+    a, b = (load_checkpoint(d / DEMO_FOLDER / 'checkpoint.pdparams')['model']
             for d in (straight, killed))
     difference = max(float(np.abs(np.asarray(a[k]) - np.asarray(b[k])).max()) for k in a)
     report.expect(difference < 1e-4, f'{what} ends with the straight run\'s parameters (max '
