@@ -75,7 +75,7 @@ def build_feeders(cfg, graph, phases):
 # Loader worker processes per training process when dataset_args num_workers is empty.
 GPU_LOADER_WORKERS = 4   # per GPU, as the official code (4 x its GPUs, in one process)
 CPU_LOADER_WORKERS = 1   # measured on 2 cores, a demo epoch: 22.7 s, against 31.0 s with 0 and
-                         # 30.2 s with 2 (README)
+                         # 30.2 s with 2 (docs/training.md)
 
 
 def loader_workers(cfg, on_gpu):

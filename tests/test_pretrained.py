@@ -168,7 +168,7 @@ def test_every_checkpoint_error_is_one_line_naming_the_file_and_what_it_is(tmp_p
 
 
 def test_the_readme_fine_tuning_recipe_loads_xsub_into_own_classes(tmp_path, pretrained_dir):
-    """The README's recipe: a copy of 3001 with 10 classes, trained from the published X-sub
+    """docs/checkpoints.md's recipe: a copy of 3001 with 10 classes, trained from the published X-sub
     checkpoint, gets every weight but the classifier from it."""
     import argparse
 

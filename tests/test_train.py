@@ -161,7 +161,7 @@ def test_cpu_fallback_warns_for_gpus_and_records_amp(tmp_path, data_root):
     result = run_main('-c', str(config), '-g', '0', '--amp', 'O2')
     assert result.returncode == 0, result.stderr[-2000:]
     warning = ('GPUs [0] were asked for (-g, gpus), but this Paddle build has no CUDA '
-               '(install paddlepaddle-gpu: README, Set-up): running on the CPU')
+               '(install paddlepaddle-gpu: docs/gpu.md): running on the CPU')
     assert [line for line in result.stderr.splitlines() if warning in line] == \
         [f'warning: {warning}']
     run_dir = next(work_dir.glob('*/*/'))

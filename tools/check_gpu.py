@@ -1,4 +1,4 @@
-"""Checks this repository on a GPU, once, before a long run (README, "On a GPU"):
+"""Checks this repository on a GPU, once, before a long run (docs/gpu.md):
 
     python tools/check_gpu.py [--checkpoint xsub.pdparams] [--skeletons FOLDER]
 

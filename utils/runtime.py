@@ -109,7 +109,7 @@ def gpu_missing_reason():
     """Why no GPU can be used here, in words, or None when one can (imports paddle)."""
     import paddle
     if not paddle.device.is_compiled_with_cuda():
-        return 'this Paddle build has no CUDA (install paddlepaddle-gpu: README, Set-up)'
+        return 'this Paddle build has no CUDA (install paddlepaddle-gpu: docs/gpu.md)'
     if paddle.device.cuda.device_count() == 0:
         return 'this Paddle build has CUDA but sees no GPU (check the driver and CUDA_VISIBLE_DEVICES)'
     return None

@@ -50,7 +50,7 @@ class OnnxRunner:
         asked = providers[0][0] if isinstance(providers[0], tuple) else providers[0]
         if self.provider != asked:
             notice(f'ONNX Runtime could not start its {asked} (the CUDA and cuDNN libraries '
-                   f'its build links were not found or do not fit: README, Set-up): running '
+                   f'its build links were not found or do not fit: docs/gpu.md): running '
                    f'on {self.provider}')
         self.cpu_threads = cpu_threads
 

@@ -15,7 +15,7 @@ Joints. Each Kinect joint is a MediaPipe landmark or the mean of a few (KINECT_F
 the spine, neck and head joints Kinect has and MediaPipe lacks are built from the hips,
 shoulders and ears; a hand centre is the mean of the wrist and the index and little finger
 knuckles, a hand tip the mean of those two knuckles (the farthest points along the fingers that
-MediaPipe gives). README "Videos" has the table.
+MediaPipe gives). docs/videos.md has the table.
 
 Position. World landmarks are relative to the hips: the skeleton stands at the camera's origin,
 not 2-4 m in front of it as in NTU's files. Models on pre-normalised data (X-view) centre every
