@@ -78,7 +78,8 @@ def build_parser():
              '(ONNX Runtime)')
     add('--params_file', default=None, help='weights (default: the params_file of <stem>.yml)')
     add('--skeleton', nargs='+', default=None, metavar='PATH',
-        help='raw NTU .skeleton files or folders of them')
+        help='skeleton files (NTU .skeleton, or another file source of dataset/sources.py) '
+             'or folders of them')
     add('--pose_file', default=None, metavar='FILE.pkl',
         help='a pose-annotation pickle (mmaction2 / pyskl format): every sample, or --split')
     add('--split', default=None, help='the split of --pose_file to infer (default: all samples)')

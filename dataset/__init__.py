@@ -1,40 +1,26 @@
 """Datasets the configs can name, with what the model needs to know about each (no paddle).
 
-Two kinds: the NTU benchmarks (`dataset: ntu-xsub`, settings in dataset_args.ntu, read from
-NTU's .skeleton files), and pose-annotation datasets (`dataset: pose-<any name>`, settings in
-dataset_args.pose, read from an mmaction2/pyskl annotation pickle), whose layout, number of
-classes and class names are config entries.
+A dataset is `<source>-<name>`; its source is a row of dataset/sources.py (NTU's .skeleton files
+for ntu-xsub ..., pose-annotation pickles for pose-<any name>, ...), whose settings are
+dataset_args.<source>. The row fixes what the source fixes (NTU: layout, 3D, the benchmarks'
+classes) and the section gives the rest (a pose dataset's layout, keypoint_dim, num_class,
+class names).
 """
 from pathlib import Path
 
 from .graphs import LAYOUT_NAMES, Graph
+from .sources import source_of
 
-# name -> number of action classes; the skeleton layout is the name's prefix (see graphs.py).
-NUM_CLASSES = {
-    'ntu-xsub': 60,
-    'ntu-xview': 60,
-    'ntu-xsub120': 120,
-    'ntu-xset120': 120,
-}
-POSE = 'pose'   # prefix of pose-annotation datasets, and their dataset_args section
+POSE = 'pose'   # the source of pose-annotation pickles, and its dataset_args section
 NUM_CHANNELS = 6   # every input branch (J, V or B) has 6 channels
 NUM_PERSONS = 2
 
 
-def _prefix(dataset):
-    """ntu for ntu-xsub, pose for pose-*: the dataset_args section, and NTU's layout."""
-    return str(dataset).split('-')[0]
-
-
-def is_pose_dataset(dataset):
-    return _prefix(dataset) == POSE
-
-
 def _section(dataset, dataset_args):
-    """The entry of dataset_args for the dataset's kind (dataset_args.ntu for ntu-xsub,
+    """The entry of dataset_args for the dataset's source (dataset_args.ntu for ntu-xsub,
     dataset_args.pose for pose-*)."""
     from utils.errors import ConfigError
-    kind = _prefix(dataset)
+    kind = source_of(dataset).name
     if not isinstance(dataset_args, dict) or not isinstance(dataset_args.get(kind), dict):
         raise ConfigError(f'dataset_args has no {kind!r} entry for {dataset}')
     return dataset_args[kind]
@@ -58,21 +44,25 @@ def configured_workers(args, processes, when_empty):
     return workers
 
 
-def pose_settings(args):
-    """The checked pose-annotation settings of dataset_args.pose: layout, keypoint_dim (3: x y z;
-    2: x y + score), num_class, max_frame (frames -gd keeps) and transform. A bad entry is a
-    ConfigError naming it."""
+def dataset_settings(dataset, args):
+    """The checked settings of a dataset (args: its dataset_args section): layout, keypoint_dim
+    (3: x y z; 2: x y + score), num_class, max_frame (frames -gd keeps), transform and
+    class_names, each from the source's row where it fixes them, else from the section. A bad
+    entry is a ConfigError naming it."""
     from utils.errors import ConfigError
+    source = source_of(dataset)
 
     def key(name):
-        return f'dataset_args.{POSE}.{name}'
+        return f'dataset_args.{source.name}.{name}'
 
-    layout = args.get('layout')
+    layout = source.layout or args.get('layout')
     if layout not in LAYOUT_NAMES:
         raise ConfigError(f'{key("layout")} is {layout!r}: choose one of {", ".join(LAYOUT_NAMES)}')
     settings = {'layout': layout}
+    fixed = {'keypoint_dim': source.keypoint_dim, 'max_frame': source.max_frame,
+             'num_class': source.classes[dataset] if source.classes else None}
     for name, allowed in (('keypoint_dim', (2, 3)), ('num_class', None), ('max_frame', None)):
-        value = args.get(name)
+        value = args.get(name) if fixed[name] is None else fixed[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1 or \
                 (allowed and value not in allowed):
             wanted = ' or '.join(map(str, allowed)) if allowed else 'a whole number of at least 1'
@@ -82,44 +72,38 @@ def pose_settings(args):
     if settings['transform'] and (settings['keypoint_dim'] != 3 or layout != 'ntu'):
         raise ConfigError(f'{key("transform")}: the X-view pre-normalisation uses NTU joints and '
                           f'depth; it applies to 3D poses in the ntu layout only (set it False)')
+    settings['class_names'] = source.class_names or args.get('class_names')
     return settings
 
 
 def keypoint_dim(dataset, args):
-    """What a sample of the dataset holds: 3 (x y z) for NTU files, else the pose dataset's
-    keypoint_dim (2: x y and the keypoint score). args is its dataset_args section."""
-    return pose_settings(args)['keypoint_dim'] if is_pose_dataset(dataset) else 3
+    """What a sample of the dataset holds: 3 (x y z) or 2 (x y and the keypoint score). args is
+    its dataset_args section."""
+    return dataset_settings(dataset, args)['keypoint_dim']
 
 
 def dataset_info(dataset, dataset_args):
     """num_class, graph and data_shape [I, C, T, V, M] of a config's dataset."""
     from utils.errors import ConfigError
-    if not (is_pose_dataset(dataset) or dataset in NUM_CLASSES):
-        raise ConfigError(f'unknown dataset {dataset!r}; choose one of {", ".join(NUM_CLASSES)} '
-                          f'or name a pose-annotation dataset {POSE}-<name>')
     args = _section(dataset, dataset_args)
-    if is_pose_dataset(dataset):
-        settings = pose_settings(args)
-        num_class, layout = settings['num_class'], settings['layout']
-    else:
-        num_class, layout = NUM_CLASSES[dataset], _prefix(dataset)
-    graph = Graph(layout)
+    settings = dataset_settings(dataset, args)
+    graph = Graph(settings['layout'])
     inputs = args['inputs']
     if not inputs or set(inputs) - set('JVB'):
         raise ConfigError(f'dataset_args inputs {inputs!r} must be letters of J, V, B')
     data_shape = [len(inputs), NUM_CHANNELS, args['num_frame'], graph.num_node, NUM_PERSONS]
-    return num_class, graph, data_shape
+    return settings['num_class'], graph, data_shape
 
 
 def class_names(dataset, dataset_args, num_class):
-    """Names of classes 0..num_class-1: NTU's action names for the NTU benchmarks; for a pose
-    dataset its `class_names` entry: `ntu` (NTU's names), a file with one name a line, or empty
-    (class 0, class 1, ...)."""
+    """Names of classes 0..num_class-1, by the dataset's class_names setting (the source's, or
+    its section's): `ntu` (NTU's action names), a file with one name a line, or empty (class 0,
+    class 1, ...)."""
     from utils.errors import ConfigError
 
     from .ntu_actions import class_names as ntu_names
-    setting = _section(dataset, dataset_args).get('class_names') if is_pose_dataset(dataset) \
-        else 'ntu'
+    source = source_of(dataset)
+    setting = dataset_settings(dataset, _section(dataset, dataset_args))['class_names']
     if setting == 'ntu':
         return ntu_names(num_class)
     if not setting:
@@ -128,8 +112,8 @@ def class_names(dataset, dataset_args, num_class):
         names = [line.strip() for line in Path(setting).read_text().splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f'cannot read the class names file {setting} ({e}): set '
-                          f'dataset_args.{POSE}.class_names to a file with one name a line, '
-                          f'ntu, or leave it empty') from None
+                          f'dataset_args.{source.name}.class_names to a file with one name a '
+                          f'line, ntu, or leave it empty') from None
     if len(names) != num_class:
         raise ConfigError(f'{setting} names {len(names)} classes but num_class is {num_class}: '
                           f'give one name a line for each class')
@@ -148,18 +132,13 @@ SCORE_CHANNEL = 'confidence'
 
 
 def input_format(dataset, dataset_args):
-    """How raw poses become a sample, for the exported .yml: the source (ntu .skeleton files or
-    pose annotations), layout, keypoint_dim, max_frame (frames kept before num_frame) and the
+    """How raw poses become a sample, for the exported .yml: the source (what it reads, in
+    words), layout, keypoint_dim, max_frame (frames kept before num_frame) and the
     normalisation in words (and for 2D how J/V/B use the score). infer.py prepares its inputs
     from these alone."""
-    from reader.sample import MAX_FRAME
-    if is_pose_dataset(dataset):
-        settings = pose_settings(_section(dataset, dataset_args))
-        format_ = {'source': 'pose annotations', 'layout': settings['layout'],
-                   'keypoint_dim': settings['keypoint_dim'], 'max_frame': settings['max_frame']}
-    else:
-        format_ = {'source': 'ntu .skeleton files', 'layout': _prefix(dataset),
-                   'keypoint_dim': 3, 'max_frame': MAX_FRAME}
+    settings = dataset_settings(dataset, _section(dataset, dataset_args))
+    format_ = {'source': source_of(dataset).files, 'layout': settings['layout'],
+               'keypoint_dim': settings['keypoint_dim'], 'max_frame': settings['max_frame']}
     format_['normalisation'] = NORMALISATION[format_['keypoint_dim']]
     if format_['keypoint_dim'] == 2:
         format_['score_channel'] = SCORE_CHANNEL

@@ -1,6 +1,6 @@
 """Skeleton graphs: hop-partitioned adjacency, bone origins and body parts.
 
-`Graph(dataset).A` has shape (max_hop + 1, V, V): slice k keeps the entries of the
+`Graph(layout).A` has shape (max_hop + 1, V, V): slice k keeps the entries of the
 column-normalised "within max_hop hops" adjacency whose hop distance is exactly k,
 as ST-GCN builds it. The model uses the first `max_graph_distance + 1` slices.
 """
@@ -80,15 +80,14 @@ LAYOUT_NAMES = tuple(sorted(_LAYOUTS))
 
 
 class Graph:
-    """Graph of a dataset's skeleton, e.g. `Graph('ntu-xsub')` (the prefix names the layout)."""
+    """Graph of a skeleton layout, e.g. `Graph('ntu')` (a dataset's layout: dataset_settings)."""
 
-    def __init__(self, dataset, max_hop=10):
-        layout_name = dataset.split('-')[0]
+    def __init__(self, layout_name, max_hop=10):
         if layout_name not in _LAYOUTS:
-            raise ValueError(f'unknown dataset {dataset!r} for the skeleton graph; '
+            raise ValueError(f'unknown skeleton layout {layout_name!r}; '
                              f'known layouts: {", ".join(sorted(_LAYOUTS))}')
         layout = _LAYOUTS[layout_name]
-        self.dataset = layout_name
+        self.layout = layout_name
         self.max_hop = max_hop
         self.num_node = layout['num_node']
         self.edge = [(i - 1, j - 1) for i, j in layout['edges']]

@@ -1,2 +1,4 @@
-"""What -gd does (generator.generate dispatches here): one module per source of skeletons
-(ntu_files, pose_files, synthetic for the demos) over one writer of the arrays (arrays)."""
+"""What -gd does (generator.generate calls samples): the one path from a source's annotations to
+the arrays (samples, over arrays' writer, in workers' processes), the listers of the sources
+that need -gd's machinery (ntu_files, pose_files, which reads videos through videos), and the
+demos' synthetic data (synthetic)."""

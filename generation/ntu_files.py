@@ -1,77 +1,33 @@
-"""-gd from NTU RGB+D .skeleton files (`dataset: ntu-*`): the benchmark's train and eval files,
-less those on NTU's missing-skeleton list, into the arrays (generation.arrays).
-
-A process pool parses the files; each worker writes its samples straight into the split's .npy
-at the file's row, and the main process, taking results in file order, only moves a row up when
-files before it were skipped. No process holds more than a few samples, so memory stays flat
-however many files there are. The C line scanner (reader/native.py) is built before the workers
-fork, so that they share it; they also keep freed memory for reuse, since each file's arrays
-would otherwise be page-faulted in afresh.
+"""The samples -gd makes of NTU RGB+D .skeleton files (`dataset: ntu-*`, dataset/sources.py):
+the benchmark's train and eval files, less those on NTU's missing-skeleton list, each read by
+reader.skeleton_annotation in generation.samples' workers. The C line scanner
+(reader/native.py) is built here, before the workers fork, so that they share it.
 """
 import logging
 import os
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
-from dataset import configured_workers
-from reader import (SampleNameError, SkeletonError, is_training, load_sample, native,
-                    num_classes, parse_name, uses_ntu120, write_synthetic_dataset)
-from reader.ntu import BENCHMARKS, NAME_PATTERN
-from reader.sample import MAX_BODY, MAX_FRAME
-from reader.skeleton import NUM_JOINTS
-from utils.runtime import keep_freed_memory
-from .arrays import (PHASES, GenerateError, KeptRows, output_folder, remove_old_outputs, skip,
-                     split_array, write_at, write_skipped)
+from reader import (SampleNameError, is_training, native, num_classes, parse_name, uses_ntu120,
+                    write_synthetic_dataset)
+from reader.ntu import NAME_PATTERN
+from .arrays import PHASES, GenerateError, skip
 from .synthetic import write_synthetic
-from .workers import available_cores, worker_pool
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_SHAPE = (3, MAX_FRAME, NUM_JOINTS, MAX_BODY)   # of an NTU sample
-_CHUNKSIZE = 16   # files per pool task: amortises inter-process overhead, keeps order cheap
 
-
-def generate_from_skeletons(cfg, progress=True):
-    """The train and eval arrays of an NTU benchmark; the summary generator.generate returns."""
-    benchmark, args = _dataset_settings(cfg)
-    num_workers = configured_workers(args, 'worker processes', '-gd: one a core')
+def list_samples(benchmark, args, settings, progress=True):
+    """The source's lister (dataset/sources.py): per phase the (path, path) of the benchmark's
+    files; bad names and ignored files are left out, listed first in skipped.txt."""
     folders = _source_folders(args, benchmark)
     ignored_names = _ignore_list(ignore_list_path(args.get('ignore_list'), benchmark))
     splits, bad_names, ignored = _assign_splits(folders, ignored_names, benchmark)
-    num_ignored = sum(len(paths) for paths in ignored.values())
-    out_dir = output_folder(args, benchmark)
-    remove_old_outputs(out_dir)
-
-    summary = {'bad_names': len(bad_names), 'ignored': num_ignored, 'out_dir': str(out_dir)}
+    native.line_scanner()   # build or load it once, before the workers fork
     skipped = list(bad_names) + [(path, IGNORED_REASON) for phase in PHASES
                                  for path in ignored[phase]]
-    with _pool(num_workers) as pool:
-        for phase in PHASES:
-            kept, phase_skipped = _write_split(pool, splits[phase], out_dir, phase,
-                                               bool(args.get('transform')), progress)
-            summary[phase] = {'kept': kept, 'skipped': len(phase_skipped)}
-            skipped += phase_skipped
-    write_skipped(out_dir, skipped)
-    logger.info('%s: train kept %d, skipped %d; eval kept %d, skipped %d; %d bad names, '
-                '%d on the ignore list -> %s', benchmark, summary['train']['kept'],
-                summary['train']['skipped'], summary['eval']['kept'],
-                summary['eval']['skipped'], len(bad_names), num_ignored, out_dir)
-    return summary
-
-
-def _dataset_settings(cfg):
-    benchmark = cfg.get('dataset')
-    if benchmark not in BENCHMARKS:
-        raise GenerateError(f'dataset {benchmark!r} cannot be generated: set dataset to one of '
-                            f'{", ".join(BENCHMARKS)}')
-    args = (cfg.get('dataset_args') or {}).get('ntu')
-    if not isinstance(args, dict):
-        raise GenerateError('no NTU settings: set dataset_args.ntu (root_folder, ntu60_path, ...)')
-    if not args.get('root_folder'):
-        raise GenerateError('no output folder: set dataset_args.ntu.root_folder')
-    return benchmark, args
+    return {'phases': {phase: (splits[phase], []) for phase in PHASES}, 'skipped': skipped,
+            'summary': {'bad_names': len(bad_names),
+                        'ignored': sum(len(paths) for paths in ignored.values())}}
 
 
 def _source_folders(args, benchmark):
@@ -130,7 +86,7 @@ def _ignore_list(path):
 
 
 def _assign_splits(folders, ignored_names, benchmark):
-    """Per phase, (path, label) of the .skeleton files sorted by file name. Files with a bad
+    """Per phase, (path, path) of the .skeleton files sorted by file name. Files with a bad
     name come back as (path, reason); files named in the ignore list as their paths per
     phase."""
     files = sorted((entry.name, folder) for folder in folders
@@ -155,63 +111,8 @@ def _assign_splits(folders, ignored_names, benchmark):
             bad_names.append(skip(path, f'action {fields["action"]} is not one of the '
                                          f'{classes} classes of {benchmark}'))
             continue
-        splits[phase].append((path, fields['action'] - 1))
+        splits[phase].append((path, path))
     if ignored_names:
         logger.info('ignored %d train and %d eval samples named in the ignore list '
                     '(listed in skipped.txt)', len(ignored['train']), len(ignored['eval']))
     return splits, bad_names, ignored
-
-
-def _pool(num_workers):
-    """Worker processes (every core when the config says 0 or nothing)."""
-    if not num_workers:   # the config's loader setting is often 0: use every core here
-        num_workers = available_cores()
-    native.line_scanner()   # build or load it once, before forking
-    return worker_pool(num_workers, initializer=keep_freed_memory)
-
-
-# Per worker: the open file of the split's .npy (workers write their samples into it directly,
-# so no sample data crosses between processes).
-_output = {'path': None, 'fd': None}
-
-
-def _load_into(job):
-    """In a worker: load one file and write it at its byte position in the split's .npy.
-    Returns (frames kept, warnings), or (None, [reason]) for a file that cannot be used. Only a
-    failing write raises: one odd file cannot end the run."""
-    path, npy_path, position, transform = job
-    try:
-        data, length, warnings = load_sample(path, transform=transform)
-    except SkeletonError as e:
-        return None, [e.reason]
-    except Exception as e:   # noqa: BLE001 - report, skip, carry on
-        return None, [f'unexpected {type(e).__name__}: {e}']
-    if _output['path'] != npy_path:
-        if _output['fd'] is not None:
-            os.close(_output['fd'])
-        _output.update(path=npy_path, fd=os.open(npy_path, os.O_WRONLY))
-    write_at(_output['fd'], np.ascontiguousarray(data), position)
-    return length, warnings
-
-
-def _write_split(pool, samples, out_dir, phase, transform, progress):
-    """Stream the split's samples into {phase}_data.npy and write {phase}_label.pkl; returns
-    (number kept, [(path, reason) skipped])."""
-    rows, skipped = KeptRows(), []
-    with split_array(out_dir, phase, len(samples), SAMPLE_SHAPE, 'ntu') as array:
-        jobs = [(path, str(array.partial), array.position(row), transform)
-                for row, (path, _) in enumerate(samples)]
-        results = pool.imap(_load_into, jobs, _CHUNKSIZE)
-        with tqdm(total=len(samples), desc=phase, dynamic_ncols=True,
-                  disable=not progress) as bar:
-            for row, ((path, label), (length, notes)) in enumerate(zip(samples, results)):
-                bar.update()
-                if length is None:
-                    skipped.append(skip(path, notes[0]))
-                    continue
-                if len(rows) < row:   # files before it were skipped: move it up, no gap
-                    array.move(row, len(rows))
-                rows.keep(path, label, length, notes)
-        array.complete(len(rows))
-    rows.write_labels(out_dir, phase)
-    return len(rows), skipped

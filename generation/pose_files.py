@@ -1,23 +1,18 @@
-"""-gd from pose-annotation pickles of mmaction2 and pyskl (`dataset: pose-*`, reader/pose.py):
-the config's train and eval splits into the arrays (generation.arrays).
+"""The samples -gd makes of pose-annotation pickles of mmaction2 and pyskl (`dataset: pose-*`,
+dataset/sources.py, reader/pose.py): the config's train and eval splits, or your own videos,
+whose poses become such a pickle first (generation/videos.py).
 
 A pickle can only be loaded whole, so the process holds the annotations (the poses as the file
-stores them: a fraction of the arrays written); samples are converted one at a time in this
-process (a few numpy operations each) and written as they come.
+stores them: a fraction of the arrays written); generation.samples' workers, forked after this,
+make the samples of them.
 """
 import logging
 import os
 
-from tqdm import tqdm
-
-from dataset import POSE, pose_settings
-from dataset.graphs import Graph
-from reader import (PoseFileError, PoseSampleError, load_annotations, pose, pose_sample,
-                    split_samples)
-from reader.sample import MAX_BODY
+from dataset import POSE
+from reader import PoseFileError, load_annotations, pose, split_samples
 from reader.synthetic_pose import write_synthetic_annotations
-from .arrays import (GenerateError, KeptRows, output_folder, remove_old_outputs, skip,
-                     split_array, write_skipped)
+from .arrays import GenerateError, skip
 from .synthetic import write_synthetic
 from .videos import annotations_from_videos
 
@@ -26,42 +21,17 @@ logger = logging.getLogger(__name__)
 PHASE_SPLITS = {'train': 'train_split', 'eval': 'eval_split'}
 
 
-def generate_from_annotations(cfg, progress=True):
-    """-gd for a pose-annotation dataset: the config's train and eval splits of its pickle(s)
-    into the same arrays and label files as the NTU path; the same summary as generate()."""
-    dataset, args = _pose_dataset_settings(cfg)
-    settings = pose_settings(args)
-    num_joints = Graph(settings['layout']).num_node
+def list_samples(dataset, args, settings, progress=True):
+    """The source's lister (dataset/sources.py): per phase the (id, annotation) pairs of its
+    split and the (id, reason) of those it cannot take; annotations no split can name are
+    listed first in skipped.txt."""
     unusable = {}
     if args.get('videos'):   # own videos: their poses become the annotation pickle first
         args, unusable = annotations_from_videos(args, settings, progress)
-    phases, unnamed = _phase_samples(_annotation_sources(args), settings)   # errors first
-    out_dir = output_folder(args, dataset)
-    remove_old_outputs(out_dir)
-    summary = {'bad_names': 0, 'ignored': 0, 'out_dir': str(out_dir), 'unnamed': len(unnamed)}
-    skipped = list(unnamed)
-    for phase, (samples, missing) in phases.items():
-        kept, phase_skipped = _write_pose_split(samples, out_dir, phase, settings, num_joints,
-                                                progress)
-        phase_skipped = [skip(name, reason) for name, reason in
-                         unusable.get(phase, []) + missing] + phase_skipped
-        summary[phase] = {'kept': kept, 'skipped': len(phase_skipped)}
-        skipped += phase_skipped
-    write_skipped(out_dir, skipped)
-    logger.info('%s: train kept %d, skipped %d; eval kept %d, skipped %d -> %s', dataset,
-                summary['train']['kept'], summary['train']['skipped'],
-                summary['eval']['kept'], summary['eval']['skipped'], out_dir)
-    return summary
-
-
-def _pose_dataset_settings(cfg):
-    args = (cfg.get('dataset_args') or {}).get(POSE)
-    if not isinstance(args, dict):
-        raise GenerateError(f'no pose-annotation settings: set dataset_args.{POSE} (ann_file, '
-                            'train_split, eval_split, layout, ...)')
-    if not args.get('root_folder'):
-        raise GenerateError(f'no output folder: set dataset_args.{POSE}.root_folder')
-    return cfg['dataset'], args
+    phases, unnamed = _phase_samples(_annotation_sources(args), settings)
+    return {'phases': {phase: (samples, unusable.get(phase, []) + missing)
+                       for phase, (samples, missing) in phases.items()},
+            'skipped': unnamed, 'summary': {'unnamed': len(unnamed)}}
 
 
 def _annotation_sources(args):
@@ -134,29 +104,3 @@ def _load_annotation_file(path, settings):
         logger.info('%s holds a list of annotations without splits: its %d samples are one '
                     'split (split names do not apply)', path, len(annotations))
     return annotations, splits
-
-
-def _write_pose_split(samples, out_dir, phase, settings, num_joints, progress):
-    """The split's (id, annotation) pairs into {phase}_data.npy and {phase}_label.pkl; returns
-    (number kept, [(id, reason) skipped])."""
-    rows, skipped = KeptRows(), []
-    shape = (3, settings['max_frame'], num_joints, MAX_BODY)
-    with split_array(out_dir, phase, len(samples), shape, POSE) as array:
-        for name, annotation in tqdm(samples, desc=phase, dynamic_ncols=True,
-                                     disable=not progress):
-            try:
-                label = pose.read_label(annotation, settings['num_class'])
-                data, length, notes = pose_sample(
-                    annotation, num_joints, settings['keypoint_dim'], settings['max_frame'],
-                    settings['transform'])
-            except PoseSampleError as e:
-                skipped.append(skip(name, str(e)))
-                continue
-            except Exception as e:   # noqa: BLE001 - report, skip, carry on, as for NTU files
-                skipped.append(skip(name, f'unexpected {type(e).__name__}: {e}'))
-                continue
-            array.write(len(rows), data)
-            rows.keep(name, label, length, notes)
-        array.complete(len(rows))
-    rows.write_labels(out_dir, phase)
-    return len(rows), skipped

@@ -1,6 +1,12 @@
-"""NTU RGB+D sample names (SsssCcccPpppRrrrAaaa) and the official benchmark splits."""
+"""NTU RGB+D: sample names (SsssCcccPpppRrrrAaaa), the official benchmark splits and their
+numbers of classes, and a .skeleton file as a pose annotation (reader/pose.py), from which
+pose_sample makes the sample (the two most energetic bodies, as the official code keeps)."""
 import os
 import re
+
+from .pose import pose_sample
+from .sample import MAX_BODY, MAX_FRAME
+from .skeleton import NUM_JOINTS, read_skeleton
 
 NAME_PATTERN = re.compile(r'S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})')
 FIELDS = ('setup', 'camera', 'performer', 'replication', 'action')
@@ -69,3 +75,24 @@ def num_classes(benchmark):
 def uses_ntu120(benchmark):
     """NTU-120 benchmarks read both the NTU-60 and the NTU-120 folders."""
     return num_classes(benchmark) == 120
+
+
+def skeleton_annotation(path):
+    """A .skeleton file as a pose annotation: keypoint (body slots, frames, 25, x y z), the
+    sample's name as frame_dir and, when the name is NTU's, the 0-based action as label (else
+    None). Raises SkeletonError for a file that cannot be read."""
+    keypoint = read_skeleton(path)
+    try:
+        label = parse_name(path)['action'] - 1
+    except SampleNameError:
+        label = None
+    return {'frame_dir': sample_stem(path), 'label': label, 'keypoint': keypoint,
+            'total_frames': keypoint.shape[1]}
+
+
+def load_sample(path, max_frame=MAX_FRAME, max_body=MAX_BODY, transform=False):
+    """Read a .skeleton file as the model reads it: (data float32 (3, max_frame, 25, max_body)
+    i.e. C, T, V, M, number of frames kept, list of warnings). Frames past `max_frame` are
+    dropped with a warning; `transform` applies the X-view pre-normalisation. Raises
+    SkeletonError for a file that cannot be read."""
+    return pose_sample(skeleton_annotation(path), NUM_JOINTS, 3, max_frame, transform, max_body)

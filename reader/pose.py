@@ -62,6 +62,11 @@ def load_annotations(path):
                         '(a dict with split and annotations, or a list of annotations)')
 
 
+def as_annotation(annotation):
+    """The reader of the pose source (dataset/sources.py): its items are annotations already."""
+    return annotation
+
+
 def _first_line(error):
     text = str(error).strip()
     return text.splitlines()[0] if text else 'no message'

@@ -1,8 +1,6 @@
-"""One raw .skeleton file -> one model-ready sample; shared by -gd and deployment inference."""
+"""Which bodies a sample keeps (the official energy-based selection), and the frames and bodies
+of a sample; shared by every source through reader/pose.py's pose_sample."""
 import numpy as np
-
-from .skeleton import read_skeleton
-from .transform import pre_normalise_in_place
 
 MAX_FRAME = 300
 MAX_BODY = 2
@@ -35,24 +33,3 @@ def select_bodies(bodies, max_body=MAX_BODY):
     chosen = np.zeros((max_body,) + bodies.shape[1:], np.float32)
     chosen[:len(order)] = bodies[order]
     return chosen
-
-
-def load_sample(path, max_frame=MAX_FRAME, max_body=MAX_BODY, transform=False):
-    """Read a .skeleton file as the model reads it.
-
-    Returns (data float32 (3, max_frame, 25, max_body) i.e. C, T, V, M, number of frames kept,
-    list of warnings). Frames past `max_frame` are dropped with a warning; `transform` applies
-    the X-view pre-normalisation. Raises SkeletonError for a file that cannot be read.
-    """
-    bodies = read_skeleton(path)
-    warnings = []
-    num_frames = bodies.shape[1]
-    if num_frames > max_frame:
-        warnings.append(f'{num_frames} frames, kept the first {max_frame}')
-        num_frames = max_frame
-        bodies = bodies[:, :max_frame]
-    sample = np.zeros((3, max_frame, bodies.shape[2], max_body), np.float32)
-    sample[:, :num_frames] = select_bodies(bodies, max_body).transpose(3, 1, 2, 0)
-    if transform:
-        pre_normalise_in_place(sample)
-    return sample, num_frames, warnings

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import generation.arrays
-import generation.ntu_files
+import generation.samples
 from helpers import config_of, run_python
 from utils.errors import UserError
 from generator import GenerateError, generate
@@ -337,7 +337,7 @@ def test_a_full_disk_is_a_one_line_error(tmp_path, real_skeleton_dir, monkeypatc
     def full(*args):
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(generation.ntu_files, 'write_at', full)   # inherited by the forked workers
+    monkeypatch.setattr(generation.samples, 'write_at', full)   # inherited by the forked workers
     with pytest.raises(GenerateError, match='No space left on device.*root_folder'):
         generate(config(tmp_path, real_skeleton_dir), progress=False)
     assert not list((tmp_path / 'original' / 'ntu-xsub').glob('*.npy*'))

@@ -4,7 +4,7 @@ import pytest
 from dataset.graphs import Graph
 
 
-@pytest.mark.parametrize('name,num_node', [('ntu-xsub', 25), ('kinetics', 18), ('sysu', 20),
+@pytest.mark.parametrize('name,num_node', [('ntu', 25), ('kinetics', 18), ('sysu', 20),
                                            ('ucla', 20), ('cmu', 26), ('h36m', 20),
                                            ('coco', 17)])
 def test_layouts_are_consistent(name, num_node):
@@ -19,7 +19,7 @@ def test_layouts_are_consistent(name, num_node):
 
 
 def test_ntu_facts():
-    graph = Graph('ntu-xview')
+    graph = Graph('ntu')
     assert graph.connect_joint[1] == 1           # spine middle pairs with itself
     assert graph.connect_joint[0] == 1 and graph.connect_joint[22] == 7
     assert graph.hop_dis[0, 1] == 1 and graph.hop_dis[0, 20] == 2
@@ -30,9 +30,9 @@ def test_ntu_facts():
     assert A[1, 1, 0] == pytest.approx(1 / 25) and A[2, 0, 0] == 0
 
 
-def test_unknown_dataset_is_a_clear_error():
-    with pytest.raises(ValueError, match='unknown dataset'):
-        Graph('kitchen-xsub')
+def test_unknown_layout_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown skeleton layout 'kitchen'; known layouts: cmu"):
+        Graph('kitchen')
 
 
 def test_coco_facts():
@@ -78,4 +78,18 @@ def test_every_model_configuration_trains_a_step_on_the_coco_graph(layer_type, a
 def test_centre_joints():
     """The J input is relative to the spine middle for NTU (as the checkpoints were trained) and
     to the nose for COCO-17."""
-    assert Graph('ntu-xsub').center == 1 and Graph('coco').center == 0
+    assert Graph('ntu').center == 1 and Graph('coco').center == 0
+
+
+def test_kinetics_is_openpose_18_as_st_gcn_builds_it():
+    """ST-GCN's `openpose` layout (net/utils/graph.py), 0-based: 0 nose, 1 neck, 2-4 right
+    shoulder/elbow/wrist, 5-7 left, 8-10 right hip/knee/ankle, 11-13 left, 14-15 eyes, 16-17
+    ears; the neck is the centre."""
+    graph = Graph('kinetics')
+    st_gcn_edges = {(4, 3), (3, 2), (7, 6), (6, 5), (13, 12), (12, 11), (10, 9), (9, 8),
+                    (11, 5), (8, 2), (5, 1), (2, 1), (0, 1), (15, 0), (14, 0), (17, 15),
+                    (16, 14)}
+    assert {tuple(sorted(edge)) for edge in graph.edge} == \
+        {tuple(sorted(edge)) for edge in st_gcn_edges}
+    assert graph.num_node == 18 and graph.center == 1
+    assert graph.connect_joint[4] == 3 and graph.connect_joint[16] == 14

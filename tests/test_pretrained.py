@@ -43,7 +43,7 @@ def test_xsub_and_xview_load_without_missing_or_unexpected_keys(pretrained_dir):
 
 
 def test_graph_equals_the_stored_adjacency(pretrained_dir):
-    graph = Graph('ntu-xsub')
+    graph = Graph('ntu')
     for name, config_id in (('xsub', '2001'), ('xview', '2002')):
         _, state, _ = _load(pretrained_dir, name, config_id)
         stored = [k for k in state if k.endswith('conv.A')]

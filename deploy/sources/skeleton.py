@@ -1,59 +1,54 @@
-"""Raw NTU `.skeleton` files (and folders of them), read and padded as -gd reads them."""
-from pathlib import Path
-
+"""Skeleton files (and folders of them) of the sources that read files (dataset/sources.py:
+NTU's `.skeleton` and the others with a suffix): each read by its source's reader into a
+pose annotation and prepared as -gd prepares it (pose_file.pose_samples). A folder gives the
+files of the sources whose poses the model takes."""
 import reader
-from ..messages import InferError, report_error, warn
-from ..model_config import check_sample_shape
+from dataset.sources import file_source, file_suffixes
+from ..messages import InferError, report_error
 from .paths import collect_files
+from .pose_file import pose_samples
 
 
 def open_samples(args, deploy, failures):
-    check_ntu_model(deploy)
-    files = skeleton_files(args.skeleton, failures)
+    files = skeleton_files(args.skeleton, deploy, failures)
     if not files and not failures:
-        raise InferError(f'no .skeleton files in {" ".join(args.skeleton)}')
-    return skeleton_samples(files, deploy, failures)
+        raise InferError(f'no skeleton files ({", ".join(file_suffixes())}) in '
+                         f'{" ".join(map(str, args.skeleton))}')
+    for path in files:
+        check_model_takes(file_source(path), path, deploy)
+    return pose_samples(file_annotations(files, failures), deploy, failures)
 
 
-def check_ntu_model(deploy):
-    if deploy['layout'] != 'ntu' or deploy['keypoint_dim'] != 3:
-        raise InferError(f'.skeleton files hold 3D NTU-25 joints, but this model takes '
-                         f'{deploy["keypoint_dim"]}D poses in the {deploy["layout"]} layout: '
-                         'give them with --pose_file')
+def takes(source, deploy):
+    """Whether the model takes the poses of the source's files."""
+    return source is not None and \
+        (source.layout, source.keypoint_dim) == (deploy['layout'], deploy['keypoint_dim'])
 
 
-def skeleton_files(paths, failures):
-    """The given files plus the .skeleton files of the given folders, each once, in order."""
-    return collect_files(paths, failures, lambda path: path.suffix == '.skeleton',
-                         '.skeleton files')
+def check_model_takes(source, path, deploy):
+    if source is None:
+        raise InferError(f'{path}: not a skeleton file ({", ".join(file_suffixes())})')
+    if not takes(source, deploy):
+        raise InferError(f'{source.suffix} files ({source.files}) hold {source.keypoint_dim}D '
+                         f'{source.layout} poses, but this model takes {deploy["keypoint_dim"]}D '
+                         f'poses in the {deploy["layout"]} layout: give them with --pose_file')
 
 
-def label_from_name(path, num_class):
-    """0-based class from the NTU name (A001 -> 0); None when the name carries no known class."""
-    try:
-        label = reader.parse_name(Path(path).name)['action'] - 1
-    except (ValueError, KeyError, TypeError):
-        return None
-    return label if 0 <= label < num_class else None
+def skeleton_files(paths, deploy, failures):
+    """The given files plus the files of the given folders that the model takes, each once, in
+    order."""
+    return collect_files(paths, failures, lambda path: takes(file_source(path), deploy),
+                         f'skeleton files for a {deploy["keypoint_dim"]}D {deploy["layout"]} '
+                         'model')
 
 
-def read_skeleton_file(path, deploy):
-    """(C, 300, V, 2) float32 from a raw file, padded as -gd pads it and pre-normalised when
-    training was."""
-    data, _, notes = reader.load_sample(str(path), transform=bool(deploy['transform']))
-    for note in notes:
-        warn(f'{path}: {note}')
-    return data
-
-
-def skeleton_samples(files, deploy, failures):
-    """(name, sample, label) of the readable files; unreadable ones are reported."""
+def file_annotations(files, failures):
+    """(name, annotation) of the readable files; unreadable ones are reported."""
     for path in files:
         try:
-            data = read_skeleton_file(path, deploy)
-        except (reader.SkeletonError, OSError) as e:
+            annotation = file_source(path).read()(str(path))
+        except (reader.SkeletonError, reader.PoseSampleError, OSError) as e:
             report_error(path, getattr(e, 'reason', e))
             failures.append(str(path))
             continue
-        check_sample_shape(data.shape, deploy, str(path))
-        yield reader.sample_stem(path), data, label_from_name(path, deploy['num_class'])
+        yield annotation['frame_dir'], annotation
