@@ -15,7 +15,9 @@ optional keypoint_score, total_frames, img_shape), and one path makes samples of
   the section says (pose annotations name their own);
 - `classes`: the number of classes of each dataset of the source, or None where the section's
   num_class says;
-- `suffix`: the file suffix infer.py's --skeleton reads with the reader (None: not files).
+- `suffix`: the file suffix infer.py's --skeleton reads with the reader (None: not files);
+- `entries`: the section's entries besides those of every section (utils/config_schema.py),
+  None for a plain entry and a mapping for a nested section.
 Adding a source is a reader module and a row here.
 """
 import importlib
@@ -37,6 +39,7 @@ class Source:
     class_names: str = None
     classes: dict = None
     suffix: str = None
+    entries: dict = None
 
     def read(self):
         return _function(self.reader)
@@ -55,9 +58,19 @@ SOURCES = {source.name: source for source in (
            'generation.ntu_files:list_samples', layout='ntu', keypoint_dim=3,
            max_frame=MAX_FRAME, class_names='ntu',
            classes={name: classes for name, (_, classes) in BENCHMARKS.items()},
-           suffix='.skeleton'),
+           suffix='.skeleton', entries={
+               **dict.fromkeys(('ntu60_path', 'ntu120_path', 'ignore_list')),
+               # reader.synthetic.write_synthetic_dataset's arguments (demo 1001)
+               'synthetic': dict.fromkeys(('actions', 'samples_per_action', 'frames', 'seed'))}),
     Source('pose', 'pose annotations', 'reader.pose:as_annotation',
-           'generation.pose_files:list_samples'),
+           'generation.pose_files:list_samples', entries={
+               **dict.fromkeys(('ann_file', 'eval_ann_file',
+                                # generation/videos.py
+                                'videos', 'eval_videos', 'videos_mirrored', 'frame_rate',
+                                'train_split', 'eval_split', 'layout', 'keypoint_dim',
+                                'num_class', 'class_names', 'max_frame')),
+               # reader.synthetic_pose.write_synthetic_annotations's arguments (demo 1002)
+               'synthetic': dict.fromkeys(('num_class', 'samples_per_class', 'frames', 'seed'))}),
 )}
 
 

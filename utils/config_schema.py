@@ -5,6 +5,7 @@ section (its value is the reader's to check). Who reads each section is named be
 tests/test_config.py holds the scheduler and synthetic-data sections to their readers'
 signatures and the model's to the model it builds.
 """
+from dataset.sources import SOURCES
 
 
 def _entries(*names, **sections):
@@ -22,17 +23,9 @@ SCHEMA = {
     # -v (visualizer.py)
     **_entries('visualization_class', 'visualization_sample', 'visualization_frames'),
     'dataset': None,
-    'dataset_args': _entries(
-        ntu=_entries(*_DATA_ENTRIES, 'ntu60_path', 'ntu120_path', 'ignore_list',
-                     # reader.synthetic.write_synthetic_dataset's arguments (demo 1001)
-                     synthetic=_entries('actions', 'samples_per_action', 'frames', 'seed')),
-        pose=_entries(*_DATA_ENTRIES, 'ann_file', 'eval_ann_file',
-                      # generation/videos.py
-                      'videos', 'eval_videos', 'videos_mirrored', 'frame_rate',
-                      'train_split', 'eval_split', 'layout', 'keypoint_dim', 'num_class',
-                      'class_names', 'max_frame',
-                      # reader.synthetic_pose.write_synthetic_annotations's arguments (demo 1002)
-                      synthetic=_entries('num_class', 'samples_per_class', 'frames', 'seed'))),
+    # a section per source of dataset/sources.py: the entries every section has and its own
+    'dataset_args': {name: {**dict.fromkeys(_DATA_ENTRIES), **(source.entries or {})}
+                     for name, source in SOURCES.items()},
     'model_type': None,
     # model.create and the layers it builds (model/)
     'model_args': _entries('stem_channel', 'block_args', 'fusion_stage', 'act_type', 'att_type',
