@@ -23,7 +23,9 @@ _LAYOUTS = {
                [17, 18, 19, 20], [1, 2, 3, 4, 21]],
         center=2,
     ),
-    # OpenPose 18-joint layout used for Kinetics-Skeleton.
+    # OpenPose-18, as ST-GCN's `openpose` layout (Kinetics-skeleton): 1 nose, 2 neck, 3-5 right
+    # shoulder, elbow, wrist, 6-8 left, 9-11 right hip, knee, ankle, 12-14 left, 15-16 right and
+    # left eye, 17-18 right and left ear; the centre is the neck.
     'kinetics': dict(
         num_node=18,
         edges=[(5, 4), (4, 3), (8, 7), (7, 6), (14, 13), (13, 12), (11, 10), (10, 9), (12, 6),

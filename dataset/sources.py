@@ -71,6 +71,10 @@ SOURCES = {source.name: source for source in (
                                 'num_class', 'class_names', 'max_frame')),
                # reader.synthetic_pose.write_synthetic_annotations's arguments (demo 1002)
                'synthetic': dict.fromkeys(('num_class', 'samples_per_class', 'frames', 'seed'))}),
+    Source('kinetics', 'kinetics-skeleton json', 'reader.kinetics:clip_annotation',
+           'reader.kinetics:list_samples', layout='kinetics', keypoint_dim=2,
+           max_frame=MAX_FRAME, classes={'kinetics-skeleton': 400}, suffix='.json',
+           entries=dict.fromkeys(('data_path', 'class_names'))),
 )}
 
 
