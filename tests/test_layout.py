@@ -1,5 +1,6 @@
-"""The layout the project keeps: no module over 400 lines outside the CPU backend's kernels, and
-the exporter and visualiser take what they need as arguments, never the processor."""
+"""The layout the project keeps: no module over 400 lines outside the CPU backend's kernels, no
+function over 60 lines, and the exporter and visualiser take what they need as arguments, never
+the processor."""
 import ast
 
 from utils.config import REPO_DIR
@@ -34,3 +35,17 @@ def test_exporter_and_visualizer_never_import_the_processor():
     importers = [str(p.relative_to(REPO_DIR)) for p in paths
                  if any(name.split('.')[0] == 'processor' for name in imported_modules(p))]
     assert not importers
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def test_no_function_is_over_60_lines():
+    long = {}
+    for path in project_modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                    node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
+                long[f'{path.relative_to(REPO_DIR)}:{node.name}'] = \
+                    node.end_lineno - node.lineno + 1
+    assert not long
