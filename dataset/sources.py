@@ -1,5 +1,5 @@
 """The sources of skeletons a config can name: one row each. A dataset's name is
-`<source>-<name>` (ntu-xsub, pose-demo); the source's settings are
+`<source>-<name>` (ntu-xsub, pose-demo, kinetics-skeleton); the source's settings are
 dataset_args.<source>.
 
 Every source yields pose annotations (reader/pose.py: frame_dir, label, keypoint (M, T, V, C),
@@ -7,10 +7,11 @@ optional keypoint_score, total_frames, img_shape), and one path makes samples of
 (generation/samples.py) and infer.py (deploy/sources) alike. A row names
 - `reader`: the function that reads one item (a file's path, or an annotation already
   loaded) into an annotation; it runs in -gd's worker processes;
-- `lister`: the function `(settings section, checked settings) -> {'phases': {phase: (samples,
-  skipped)}, 'skipped': [...], 'summary': {...}}` listing -gd's (name, item) pairs per phase,
-  the (name, reason) of those left out and any counts for the summary; it checks the section's
-  source-specific entries (folders, files) and raises a UserError naming the entry to fix;
+- `lister`: the function `(dataset, its dataset_args section, its checked settings, progress)
+  -> {'phases': {phase: (samples, skipped)}, 'skipped': [...], 'summary': {...}}` listing -gd's
+  (name, item) pairs per phase, the (name, reason) of those left out and any counts for the
+  summary; it checks the section's source-specific entries (folders, files) and raises a
+  UserError naming the entry to fix;
 - `layout`, `keypoint_dim`, `max_frame`, `class_names`: fixed by the source, or None where
   the section says (pose annotations name their own);
 - `classes`: the number of classes of each dataset of the source, or None where the section's
