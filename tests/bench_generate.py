@@ -1,4 +1,5 @@
-"""Benchmark of -gd (not collected by pytest): python tests/bench_generate.py [copies per file]
+"""Benchmark of -gd (not collected by pytest):
+    python tests/bench_generate.py [copies per file] [--before REPO [--rounds N]]
 
 Builds 4,800 .skeleton files (400 copies of each of the 12 real files under new names) in a
 temporary folder and prints, from one run:
@@ -7,12 +8,18 @@ temporary folder and prints, from one run:
     pre-normalisation), and how many times faster than the bare parse each is (goal: >= 8x);
   - the peak anonymous memory of each generation's whole process tree against the size of the
     arrays it wrote (goal: < 40%).
-Each generation runs in its own process, watched from here through /proc.
+Each generation runs in its own process, watched from here through /proc. With --before REPO
+(another checkout, e.g. `git archive main | tar -x -C /tmp/before`), each config's generation
+runs N times with REPO's code and this checkout's in turn (in alternating order), and the
+ratios of the medians and the median of each round's ratio are printed, of the wall time and of
+the CPU time of all its processes.
 """
+import argparse
 import json
 import os
 import resource
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -75,13 +82,13 @@ def bare_parse(files):
     return time.perf_counter() - start
 
 
-def run_generation(folder, root, dataset, transform):
+def run_generation(folder, root, dataset, transform, repo=REPO):
     cfg = {'dataset': dataset, 'dataset_args': {'ntu': {
         'root_folder': str(root), 'ntu60_path': str(folder), 'transform': transform}}}
-    code = _CHILD.format(repo=str(REPO), cfg=json.dumps(cfg))
+    code = _CHILD.format(repo=str(repo), cfg=json.dumps(cfg))
     machine, own = busy_cpu_seconds(), children_cpu_seconds()
     start = time.perf_counter()
-    result, peak = run_watching_memory([sys.executable, '-c', code], cwd=str(REPO))
+    result, peak = run_watching_memory([sys.executable, '-c', code], cwd=str(repo))
     wall = time.perf_counter() - start
     own = children_cpu_seconds() - own
     others = max(0.0, busy_cpu_seconds() - machine - own) / wall   # cores busy elsewhere
@@ -92,8 +99,42 @@ def run_generation(folder, root, dataset, transform):
     return report['seconds'], own, others, peak, kept * SAMPLE_BYTES
 
 
+def compare(folder, tmp, before, rounds):
+    """Each config generated `rounds` times by `before`'s code and this checkout's in turn:
+    the medians of the wall time and of the CPU time of all its processes, and their ratios."""
+    for config, (dataset, transform) in CONFIGS.items():
+        runs = {'before': [], 'after': []}   # (seconds, CPU seconds, peak memory)
+        for round_ in range(rounds):
+            sides = (('before', before), ('after', REPO))
+            for side, repo in sides[::-1] if round_ % 2 else sides:   # ABBA: drift cancels
+                seconds, cpu, _, peak, _ = run_generation(folder, tmp / 'out', dataset,
+                                                          transform, repo)
+                runs[side].append((seconds, cpu, peak))
+                shutil.rmtree(tmp / 'out')
+        wall, cpu = ({side: statistics.median(run[i] for run in values)
+                      for side, values in runs.items()} for i in (0, 1))
+        print(f'config {config}: wall before {wall["before"]:.2f} s, after {wall["after"]:.2f} s, '
+              f'after / before = {wall["after"] / wall["before"]:.3f}; CPU before '
+              f'{cpu["before"]:.2f} s, after {cpu["after"]:.2f} s, after / before = '
+              f'{cpu["after"] / cpu["before"]:.3f} (medians of {rounds}, alternating); peak '
+              'anonymous memory ' + ', '.join(f'{side} {max(r[2] for r in values) / 2**20:.0f} MiB'
+                                              for side, values in runs.items()))
+        paired = [statistics.median(after[i] / before[i] for before, after in
+                                    zip(runs['before'], runs['after'])) for i in (0, 1)]
+        print(f'    median of the rounds\' after / before (each pair run back to back, so '
+              f'less swayed by the machine\'s load drifting): wall {paired[0]:.3f}, CPU '
+              f'{paired[1]:.3f}')
+        for side, values in runs.items():
+            print(f'    {side}: ' + ' '.join(f'{r[0]:.2f} s / {r[1]:.2f} s CPU' for r in values))
+
+
 def main():
-    copies = int(sys.argv[1]) if len(sys.argv) > 1 else 400
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('copies', nargs='?', type=int, default=400)
+    parser.add_argument('--before', type=Path, help='another checkout to compare with')
+    parser.add_argument('--rounds', type=int, default=3)
+    args = parser.parse_args()
+    copies = args.copies
     source = SHARED / 'ntu' / 'skeletons'
     if not source.is_dir():
         raise SystemExit(f'{source} is absent: put the shared folder beside the repository')
@@ -104,6 +145,9 @@ def main():
         print(f'{len(files)} files ({size / 1e9:.2f} GB): {copies} copies of each real file')
         print('parser: ' + ('C line scanner' if native.line_scanner() else
                             'numpy only (no C compiler, or EFFICIENTGCN_NO_C is set)'))
+        if args.before:
+            compare(tmp / 'skeletons', tmp, args.before.resolve(), args.rounds)
+            return
         bare_parse(files[:200])   # warm the page cache and the interpreter alike for everyone
         bare = bare_parse(files)
         print(f'bare single-process parse: {bare:.2f} s ({bare / len(files) * 1e3:.2f} ms/file)')
