@@ -15,18 +15,8 @@ any 2D pose (where ST-GCN subtracts 0.5 and zeroes the joints of score 0). Clips
 entry says has_skeleton false are left out, as ST-GCN does; a clip's label is its own
 label_index (ST-GCN checks that it is its label entry's).
 
-A config (`dataset: kinetics-skeleton`, 400 classes) over configs/_base_/efficientgcn.yaml:
-
-    dataset: kinetics-skeleton
-    dataset_args:
-      kinetics:
-        data_path: ./data/kinetics-skeleton
-        root_folder: ./data/npy_dataset
-        class_names: ./data/kinetics-skeleton/label_name.txt   # one name a line; empty: class N
-        train_batch_size: 16
-        eval_batch_size: 16
-        num_frame: 288
-        inputs: JVB
+A config for it is in docs/data.md (Kinetics-skeleton): `dataset: kinetics-skeleton` (400
+classes) and dataset_args.kinetics.data_path, the folder.
 """
 import json
 import os
