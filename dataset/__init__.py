@@ -133,12 +133,13 @@ SCORE_CHANNEL = 'confidence'
 
 def input_format(dataset, dataset_args):
     """How raw poses become a sample, for the exported .yml: the source (what it reads, in
-    words), layout, keypoint_dim, max_frame (frames kept before num_frame) and the
-    normalisation in words (and for 2D how J/V/B use the score). infer.py prepares its inputs
+    words), layout, keypoint_dim, max_frame (frames kept before num_frame), transform (the
+    X-view pre-normalisation) and the normalisation in words (and for 2D how J/V/B use the score). infer.py prepares its inputs
     from these alone."""
     settings = dataset_settings(dataset, _section(dataset, dataset_args))
     format_ = {'source': source_of(dataset).files, 'layout': settings['layout'],
-               'keypoint_dim': settings['keypoint_dim'], 'max_frame': settings['max_frame']}
+               'keypoint_dim': settings['keypoint_dim'], 'max_frame': settings['max_frame'],
+               'transform': settings['transform']}
     format_['normalisation'] = NORMALISATION[format_['keypoint_dim']]
     if format_['keypoint_dim'] == 2:
         format_['score_channel'] = SCORE_CHANNEL

@@ -55,7 +55,7 @@ def inference_config(cfg, data_shape, num_class, graph, model_file, params_file)
         'connect_joint': graph.connect_joint.tolist(), 'center': int(graph.center),
         'inputs': dataset_args['inputs'], 'num_frame': dataset_args['num_frame'],
         'frame_rate': float(dataset_args.get('frame_rate') or DEFAULT_FRAME_RATE),
-        'transform': bool(dataset_args['transform']), 'num_class': num_class,
+        'num_class': num_class,
         'input_shape': [-1] + list(data_shape),
         'class_names': class_names(cfg['dataset'], cfg['dataset_args'], num_class),
     }

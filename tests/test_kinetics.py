@@ -125,3 +125,48 @@ def test_infer_reads_clips_as_gd_does(tmp_path):
                                          r'ntu poses, but this model takes 2D poses in the '
                                          r'kinetics layout'):
         list(skeleton_source.open_samples(SimpleNamespace(skeleton=[ntu_file]), DEPLOY, []))
+
+
+KINETICS_CONFIG = '''_base_: _base_/efficientgcn.yaml
+gpus: []
+work_dir: {work_dir}
+dataset: kinetics-skeleton
+dataset_args:
+  kinetics:
+    data_path: {data_path}
+    root_folder: {root_folder}
+    train_batch_size: 2
+    eval_batch_size: 2
+    num_frame: 16
+    inputs: JVB
+'''
+
+
+@pytest.mark.slow
+def test_an_exported_kinetics_model_predicts_clips_as_their_arrays(tmp_path):
+    """-gd and -ex of a kinetics-skeleton config (a random B0); infer.py --skeleton on the clips
+    gives the logits infer.py --data_file gives on -gd's arrays."""
+    from helpers import export, run_main
+    from test_infer import error_lines, infer, logits_of, random_checkpoint
+    config = tmp_path / 'kinetics.yaml'
+    config.write_text(KINETICS_CONFIG.format(work_dir=tmp_path / 'work', data_path=FIXTURE,
+                                             root_folder=tmp_path / 'npy'))
+    result = run_main('-c', config, '-gd')
+    assert result.returncode == 0, result.stderr[-3000:]
+    random_checkpoint(load_config(str(config)), tmp_path / 'random.pdparams')
+    model_file = export(tmp_path / 'random.pdparams', config)
+    arrays = tmp_path / 'npy' / 'original' / 'kinetics-skeleton'
+    outputs = {'clips': ['--skeleton', FIXTURE / 'kinetics_train', FIXTURE / 'kinetics_val'],
+               'arrays': ['--data_file', arrays / 'train_data.npy', '--label_file',
+                          arrays / 'train_label.pkl']}
+    logits = {}
+    for name, args in outputs.items():
+        result = infer(model_file, *args, '--output', tmp_path / f'{name}.json')
+        assert result.returncode == 0, result.stderr
+        logits[name], _ = logits_of(tmp_path / f'{name}.json', ['-3B32lodo2M', 'AbQh7NzJm0s'] +
+                                    (['0lYt3G1A_xI'] if name == 'clips' else []))
+        if name == 'clips':   # the clip without skeletons is an error line, the others go on
+            empty = FIXTURE / 'kinetics_train' / 'zz4OtXvzS9Q.json'
+            assert error_lines(result) == [f'error: {empty}: no frames'], result.stderr
+    np.testing.assert_array_equal(logits['clips'][:2], logits['arrays'])
+    assert np.ptp(logits['arrays']) > 0
