@@ -85,6 +85,7 @@ class Graph:
     """Graph of a skeleton layout, e.g. `Graph('ntu')` (a dataset's layout: dataset_settings)."""
 
     def __init__(self, layout_name, max_hop=10):
+        layout_name = _layout_of(layout_name)
         if layout_name not in _LAYOUTS:
             raise ValueError(f'unknown skeleton layout {layout_name!r}; '
                              f'known layouts: {", ".join(sorted(_LAYOUTS))}')
@@ -98,6 +99,16 @@ class Graph:
         self.center = layout['center'] - 1
         self.hop_dis = hop_distance(self.num_node, self.edge, max_hop)
         self.A = hop_partitioned_adjacency(self.hop_dis, max_hop)
+
+
+def _layout_of(name):
+    """A layout's name as given, or the fixed layout of a dataset's source, so that a dataset
+    name (`Graph('ntu-xsub')`) names its graph too."""
+    if name in _LAYOUTS:
+        return name
+    from .sources import SOURCES
+    source = SOURCES.get(str(name).split('-')[0])
+    return source.layout if source is not None and source.layout else name
 
 
 def hop_distance(num_node, edges, max_hop):

@@ -93,3 +93,12 @@ def test_kinetics_is_openpose_18_as_st_gcn_builds_it():
         {tuple(sorted(edge)) for edge in st_gcn_edges}
     assert graph.num_node == 18 and graph.center == 1
     assert graph.connect_joint[4] == 3 and graph.connect_joint[16] == 14
+
+
+def test_a_dataset_name_names_its_sources_graph():
+    for dataset, layout in (('ntu-xsub', 'ntu'), ('ntu-xset120', 'ntu'),
+                            ('kinetics-skeleton', 'kinetics')):
+        assert Graph(dataset).layout == layout
+        np.testing.assert_array_equal(Graph(dataset).A, Graph(layout).A)
+    with pytest.raises(ValueError, match="unknown skeleton layout 'pose-mine'"):
+        Graph('pose-mine')   # pose datasets name their layout in the config
