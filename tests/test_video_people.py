@@ -16,6 +16,11 @@ RATES = (60, 15)
 # between hugging and patting the other's back (0.60 against 0.18 on the original here), and
 # pose noise as small as the re-encoding of a re-timed copy tips it (0.65 patting at 60 fps).
 MIRRORED = {DRINK_CLIP: True, HUG_CLIP: False}
+# The largest difference of any class's probability from the 30 frames/s original's, a clip and
+# rate each: measured here 0.08 and 0.08 for the drinking clip at 60 and 15 frames/s, 0.05 and
+# 0.23 for the hug, whose poses at 15 frames/s are half as many through the embrace (hugging
+# 0.74 against 0.97: the top-1 holds, the probability does not quite).
+NEARLY = {DRINK_CLIP: {60: 0.12, 15: 0.12}, HUG_CLIP: {60: 0.08, 15: 0.25}}
 
 
 def write_clip(path, frames, fps):
@@ -105,9 +110,7 @@ def test_a_clip_retimed_to_60_and_15_fps_gives_the_30_fps_result(clip, clip_pose
                                                                   xview):
     """The same motion filmed at 60 or 15 frames/s is read at the model's 30 by the frames'
     time stamps: one window spanning the same seconds, the same top-1 and nearly the same
-    probabilities as the 30 frames/s original (within 0.25: measured here 0.08 and 0.08 for
-    the drinking clip, 0.05 and 0.23 for the hug, whose poses at 15 frames/s are half as many
-    through the embrace)."""
+    probabilities as the 30 frames/s original (within NEARLY)."""
     original = scored(clip_poses[clip], xview, MIRRORED[clip])
     expected = probabilities(original)
     for rate in RATES:
@@ -117,8 +120,8 @@ def test_a_clip_retimed_to_60_and_15_fps_gives_the_30_fps_result(clip, clip_pose
         (window,), (first,) = entry['windows'], original['windows']
         assert window['end_s'] == pytest.approx(first['end_s'], abs=1 / rate + 1e-3)
         assert entry['summary']['pred'] == original['summary']['pred'], (rate, window['top5'])
-        assert np.abs(probabilities(entry) - expected).max() < 0.25, (rate, window['top5'],
-                                                                     first['top5'])
+        assert np.abs(probabilities(entry) - expected).max() < NEARLY[clip][rate], (
+            rate, window['top5'], first['top5'])
 
 
 def test_without_the_time_stamps_60_fps_is_read_wrong(made_clips, clip_poses):
