@@ -46,8 +46,9 @@ def predict_video(source, runner, deploy, stride=30, mirrored=False, batch_size=
         raise ValueError(f'stride must be at least 1, got {stride}')
     if is_live(source):
         # the pose models loaded and the model run once before the stream opens: no frame
-        # waits for them
-        models = PoseModels()
+        # waits for them (LiteRT's start-up log muted, as when a file is read)
+        with native_stderr_muted():
+            models = PoseModels()
         runner(np.zeros([1] + list(deploy['input_shape'][1:]), np.float32))
         return _live(LiveVideo(source, stream_timeout, stream_timeout), models, runner, deploy,
                      stride, mirrored, on_window, progress, save_video)

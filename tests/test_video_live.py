@@ -81,6 +81,7 @@ def test_bad_live_sources_are_one_line_each(clips, exported_xview):
             MjpegServer(frames, silent=True, stall_s=TIMEOUT_S + 3) as silent:
         code, lines, stderr = infer_live(exported_xview, stopping.url, nobody, silent.url, '9')
     assert code == 0 and 'Traceback' not in stderr, stderr[-3000:]
+    assert 'INFO:' not in stderr, stderr   # LiteRT's start-up log is muted
     problems = [line for line in stderr.splitlines() if line.startswith(('error:', 'warning:'))]
     assert len(problems) == 5, stderr   # four sources, and the count of those skipped
     assert f'warning: {stopping.url}: the stream stopped (no frame for {TIMEOUT_S} s)' in \
