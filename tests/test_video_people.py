@@ -12,9 +12,9 @@ from conftest import DRINK_CLIP, HUG_CLIP, made_once
 HUGGING, DRINK_WATER = 54, 0
 RATES = (60, 15)
 # The drinking clip is Kinect's mirrored colour stream (test_video checks it against the take's
-# skeleton file). The hugging clip is scored as filmed: mirrored, the X-view model hesitates
-# between hugging and patting the other's back (0.60 against 0.18 on the original here), and
-# pose noise as small as the re-encoding of a re-timed copy tips it (0.65 patting at 60 fps).
+# skeleton file). The hugging clip is scored as filmed: mirrored, the X-view model is unsure
+# (hugging 0.60, punching 0.18, patting the other's back 0.15 on the original here), and pose
+# noise as small as the re-encoding of a re-timed copy tips it (patting 0.65 at 60 fps).
 MIRRORED = {DRINK_CLIP: True, HUG_CLIP: False}
 # The largest difference of any class's probability from the 30 frames/s original's, a clip and
 # rate each: measured here 0.08 and 0.08 for the drinking clip at 60 and 15 frames/s, 0.05 and
