@@ -23,13 +23,13 @@ from reader.video.landmarks import import_mediapipe
 from reader.video.live import LiveVideo, is_live
 from reader.video.pose_models import PoseModels
 
-STREAM_TIMEOUT_S = 10.0
-
 from .batches import to_model_inputs
 from .video_drawing import LiveRecording
 from .video_drawing import save_video as draw_video
 from .video_results import clip_entry, window_entry
 from .video_windows import ClipTracker, check_length, file_windows, window_sample
+
+STREAM_TIMEOUT_S = 10.0   # seconds without a frame after which a camera or stream has stopped
 
 
 def predict_video(source, runner, deploy, stride=30, mirrored=False, batch_size=16,
