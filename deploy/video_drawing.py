@@ -102,18 +102,27 @@ class LiveRecording:
         size = (int(round(width * self.scale)) // 2 * 2, int(round(height * self.scale)) // 2 * 2)
         self.size = size
         self.writer = open_writer(path, rate, *size)
-        self.written, self.label = 0, ''
+        self.written, self.label, self.last = 0, '', None
         self.queue = queue.Queue()
         self.thread = threading.Thread(target=self._write, daemon=True)
         self.thread.start()
 
     def add(self, frame, seconds, people):
         """An RGB frame at `seconds` with {person: (33, 2) pixels}."""
-        due = int(seconds * self.rate + 0.5) + 1 - self.written
-        if due > 0:
+        if self._due(seconds) > 0:
             small = self.cv2.resize(frame, self.size, interpolation=self.cv2.INTER_AREA)
             people = [(person, points * self.scale) for person, points in sorted(people.items())]
-            self.queue.put((drawn(self.cv2, small, people, self.label), due))
+            self.last = drawn(self.cv2, small, people, self.label)
+            self._hold(self.last, seconds)
+
+    def _due(self, seconds):
+        return int(seconds * self.rate + 0.5) + 1 - self.written
+
+    def _hold(self, image, seconds):
+        """The image written until the model's clock reaches `seconds`."""
+        due = self._due(seconds)
+        if due > 0:
+            self.queue.put((image, due))
             self.written += due
 
     def window(self, entry):
@@ -126,7 +135,11 @@ class LiveRecording:
             for _ in range(count):
                 self.writer.write(image)
 
-    def close(self):
+    def close(self, seconds=None):
+        """`seconds`: when the last frame arrived; the last frame drawn is held until then (the
+        frames that arrived after it were not processed), so the file lasts as the stream did."""
+        if seconds is not None and self.last is not None:
+            self._hold(self.last, seconds)
         self.queue.put(None)
         self.thread.join()
         self.writer.release()

@@ -103,7 +103,7 @@ def _live(video, models, runner, deploy, stride, mirrored, on_window, progress, 
     finally:
         video.close()
         if recording:
-            recording.close()
+            recording.close(video.newest.time)
     if not clip.poses().num_people:
         raise VideoError(f'{video.name}: no person found in the {len(clip.arrivals)} frames '
                          'processed')

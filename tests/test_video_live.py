@@ -7,6 +7,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+import pytest
+
 from conftest import HUG_CLIP
 from mjpeg_server import MjpegServer, jpeg_frames
 from utils.config import REPO_DIR
@@ -89,3 +92,15 @@ def test_bad_live_sources_are_one_line_each(clips, exported_xview):
     assert problems[3] == 'error: camera 9: no such camera, or it is in use'
     assert 'skipped 3 of 4 inputs' in problems[4]
     assert any(line.startswith(stopping.url + ': ') for _, line in lines), lines
+
+
+def test_a_recording_lasts_as_long_as_the_stream(tmp_path):
+    """--save-video of a stream whose last frames arrived while the CPU was still busy: the
+    last frame drawn is held until the last arrival, so the file lasts as the stream did."""
+    pytest.importorskip('cv2')
+    from deploy.video_drawing import LiveRecording
+    recording = LiveRecording(tmp_path / 'held.avi', 30.0, 64, 48)
+    for index in range(10):                     # frames processed: the first third of a second
+        recording.add(np.full((48, 64, 3), index, np.uint8), index / 30, {})
+    recording.close(59 / 30)                    # the stream's last frame arrived at 1.97 s
+    assert frame_count(tmp_path / 'held.avi') == 60
