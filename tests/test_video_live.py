@@ -37,7 +37,7 @@ def window_lines(lines):
 def test_a_stream_is_read_live(clips, exported_xview, tmp_path):
     """The hugging clip served at 30 frames/s: windows are printed while it plays, the last
     within a second of its end, then the summary with the frames skipped and the delay; the
-    drawn recording plays for as long as the stream did."""
+    drawn recording plays for as long as the stream did, within a second."""
     recording = tmp_path / 'live.avi'
     with MjpegServer(jpeg_frames(clips[HUG_CLIP])) as server:
         code, lines, stderr = infer_live(exported_xview, server.url,
@@ -53,7 +53,9 @@ def test_a_stream_is_read_live(clips, exported_xview, tmp_path):
     assert len(summary) == 1, lines
     assert " windows skipped, delay " in summary[0] and "connection closed" in summary[0], summary
     assert any(line == f'Wrote {recording}' for _, line in lines), lines
-    assert 0.8 * 72 <= frame_count(recording) <= 73
+    # as long as the stream, on the arrivals' clock: at least its 72 frames (less one for
+    # rounding), and at most a second more where a busy machine spread their arrivals
+    assert 71 <= frame_count(recording) <= 72 + 30
 
 
 def frame_count(path):
