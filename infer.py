@@ -25,26 +25,21 @@ and top-k, and each video with a summary line.
 Everything needed to prepare the input as in training (layout, keypoint_dim, max_frame, inputs,
 num_frame, transform, bones, centre joint) is read from the `<stem>.yml` beside the model file.
 Results go to stdout, one line per sample; notices, warnings and errors go to stderr, errors as
-one line `error: ...`. This file is the command line; the work is done by the deploy package
-(input sources, runtimes, results, benchmark).
+one line `error: ...`. This file is the command line of deploy.Recognizer, which a script can
+use directly (deploy/recognizer.py); the deploy package does the work (input sources, runtimes,
+results, benchmark).
 """
 import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from deploy.benchmark import full_batch, random_batch, run_benchmark
-from deploy.batches import batched
+from deploy import Recognizer
 from deploy.messages import InferError, report_error, warn
-from deploy.model_config import params_path, read_deploy_config
-from deploy.precision import model_runner
+from deploy.options import RuntimeOptions
 from deploy.results import report
-from deploy.runtimes import configure_threads, make_runner
-from deploy.sources import given_sources, open_samples
 from deploy.sources.video import file_name, open_videos, source_name
 from deploy.video_drawing import output_path
-from deploy.video_pipeline import STREAM_TIMEOUT_S, predict_video
+from deploy.video_pipeline import STREAM_TIMEOUT_S
 from deploy.video_results import print_summary, print_window
 from reader.video import VideoError
 from reader.video.live import describe, is_live
@@ -118,11 +113,21 @@ def build_parser():
     return parser
 
 
+# infer.py option -> how the Recognizer predicts it
+SOURCES = {'skeleton': lambda recognizer, args: recognizer.predict_skeletons(args.skeleton),
+           'pose_file': lambda recognizer, args: recognizer.predict_poses(args.pose_file,
+                                                                           args.split),
+           'data_file': lambda recognizer, args: recognizer.predict_arrays(
+               args.data_file, label_file=args.label_file)}
+CLIP_SOURCES = ('video',)
+
+
+def given_sources(args):
+    """The source options given on the command line, in SOURCES' then CLIP_SOURCES' order."""
+    return [name for name in (*SOURCES, *CLIP_SOURCES) if getattr(args, name, None)]
+
+
 def check_args(args):
-    if args.batch_size < 1:
-        raise InferError(f'--batch-size must be at least 1, got {args.batch_size}')
-    if args.cpu_threads is not None and args.cpu_threads < 1:
-        raise InferError(f'--cpu_threads must be at least 1, got {args.cpu_threads}')
     given = given_sources(args)
     if len(given) > 1:
         raise InferError(f'give one of --skeleton, --pose_file, --data_file and --video, not '
@@ -143,29 +148,24 @@ def check_args(args):
         raise InferError(f'the folder of --output {args.output} does not exist')
 
 
-def predict(runner, batches):
-    """Logits of every batch; also the first batch, which the benchmark reuses."""
-    names, logits, labels, first = [], [], [], None
-    for batch_names, inputs, batch_labels in batches:
-        first = inputs if first is None else first
-        names += batch_names
-        labels += batch_labels
-        logits.append(runner(inputs))
-    return names, (np.concatenate(logits) if logits else None), labels, first
+def runtime_options(args):
+    """The runtime's options given on the command line."""
+    return {name: getattr(args, name) for name in RuntimeOptions.names()}
 
 
-def run_videos(args, deploy, runner, sources, failures):
+def run_videos(args, recognizer):
     """Each video's windows through the model, printed as they are known; then the JSON."""
-    entries = {}
+    entries, failures = {}, []
+    sources = open_videos(args.video, recognizer.deploy, failures, args.stride,
+                          args.stream_timeout, args.save_video)   # before Paddle loads
     for source in sources:
         name = source_name(source, entries)
         try:
-            entry = predict_video(source, runner, deploy, args.stride, args.mirrored,
-                                  args.batch_size, save_video=args.save_video and output_path(
-                                      args.save_video, file_name(name)),
-                                  on_window=lambda window: print_window(window, name,
-                                                                        args.top_k),
-                                  stream_timeout=args.stream_timeout)
+            entry = recognizer.predict_video(
+                source, args.stride, args.mirrored, name=name,
+                save_video=args.save_video and output_path(args.save_video, file_name(name)),
+                on_window=lambda window: print_window(window, name, args.top_k),
+                stream_timeout=args.stream_timeout).entry
         except VideoError as e:
             shown = describe(source) if is_live(source) else source
             report_error(shown, str(e).removeprefix(f'{shown}: '))
@@ -193,28 +193,22 @@ def warn_failures(failures, done):
 
 
 def run(args):
+    """The model loads at the first prediction, so that data errors surface before Paddle
+    loads."""
     check_args(args)
-    deploy = read_deploy_config(args.model_file)
-    params_path(args.model_file, args.params_file, deploy)   # a missing file fails here
-    failures = []
-    # data errors surface before paddle loads
-    clips = open_videos(args, deploy, failures) if args.video else None
-    samples = open_samples(args, deploy, failures)
-    runner, deploy = model_runner(args, deploy, configure_threads(args.cpu_threads),
-                                  make_runner)
-    first = None
-    if clips is not None:
-        run_videos(args, deploy, runner, clips, failures)
-    if samples is not None:
-        names, logits, labels, first = predict(runner, batched(samples, deploy, args.batch_size))
-        if not names:
+    recognizer = Recognizer(args.model_file, args.params_file, load=False,
+                            **runtime_options(args))
+    given = given_sources(args)
+    if args.video:
+        run_videos(args, recognizer)
+    elif given:
+        predictions = SOURCES[given[0]](recognizer, args)
+        if not predictions:
             raise InferError('no sample could be processed')
-        warn_failures(failures, len(names))
-        report(names, logits, labels, deploy['class_names'], args.output)
+        warn_failures(predictions.skipped, len(predictions))
+        report(predictions, recognizer.class_names, args.output)
     if args.benchmark:
-        if first is None:
-            first = random_batch(args.batch_size, deploy['input_shape'])
-        run_benchmark(runner, full_batch(first, args.batch_size))
+        recognizer.benchmark()
 
 
 def main(argv=None):

@@ -1,5 +1,8 @@
-"""Deployment of an exported model (infer.py is its command line).
+"""Deployment of an exported model: `Recognizer` (deploy/recognizer.py) loads it once and
+predicts skeleton files, pose annotations, arrays and videos; infer.py is its command line.
 
+- `options`: how a runtime runs the model (infer.py's options, the Recognizer's keywords);
+- `predictions`: the result objects (Prediction, VideoPrediction);
 - `model_config`: the `<stem>.yml` that -ex writes beside the model, and what a sample must be
   to fit the model;
 - `sources/`: one module per kind of input (the skeleton files of dataset/sources.py, pose pickles,
@@ -10,3 +13,6 @@
 - `benchmark`: throughput and latency of a runtime;
 - `messages`: the one-line errors, warnings and notices on stderr.
 """
+
+from .messages import InferError   # noqa: E402,F401
+from .recognizer import Recognizer   # noqa: E402,F401

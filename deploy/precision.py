@@ -6,6 +6,7 @@ Paddle Inference one (`<stem>_bf16.json`). `--precision int8|bf16` runs that for
 float32 and each accepted form of the model file's own runtime on one batch here and runs the
 fastest. A form whose export check failed is never chosen by them (run by its own file, it
 runs, with a warning). On a GPU --precision keeps its TensorRT meaning (fp16, int8)."""
+from dataclasses import replace
 from pathlib import Path
 
 from .benchmark import random_batch, time_runs
@@ -31,55 +32,59 @@ def accepted_forms(float_model, float_deploy):
             if entry.get('accepted') and (folder / entry['model_file']).is_file()}
 
 
-def model_runner(args, deploy, cpu_threads, make_runner):
-    """(runner, deploy config) of the form --precision picks for args.model_file."""
-    if args.use_gpu or args.precision not in CPU_CHOICES:
-        warn_if_rejected(args.model_file, deploy)
-        return runner_of(args, args.model_file, deploy, cpu_threads, make_runner), deploy
-    wanted, args.precision = args.precision, 'fp32'   # consumed here: no TensorRT notice
-    float_model = float_model_of(args.model_file, deploy)
+def model_runner(model_file, params_file, options, deploy, cpu_threads, make_runner):
+    """(runner, deploy config) of the form options.precision picks for model_file (params_file:
+    the weights given for it, None for those its .yml names)."""
+    if options.use_gpu or options.precision not in CPU_CHOICES:
+        warn_if_rejected(model_file, deploy)
+        return runner_of(model_file, params_file, options, deploy, cpu_threads,
+                         make_runner), deploy
+    wanted = options.precision
+    options = replace(options, precision='fp32')   # consumed here: no TensorRT notice
+    float_model = float_model_of(model_file, deploy)
+    float_params = params_file if Path(float_model) == Path(model_file) else None
     float_deploy = read_deploy_config(float_model)
     forms = accepted_forms(float_model, float_deploy)
     if wanted != 'auto':
         if wanted not in forms:
             notice(f'no accepted {wanted} model beside {float_model} (export with `main.py -c '
                    f'ID -ex -pp CKPT --quantize {wanted}`): running float32')
-            return runner_of(args, float_model, float_deploy, cpu_threads, make_runner), \
-                float_deploy
-        return chosen(args, forms[wanted], cpu_threads, make_runner)
+            return runner_of(float_model, float_params, options, float_deploy, cpu_threads,
+                             make_runner), float_deploy
+        return chosen(forms[wanted], options, cpu_threads, make_runner)
     candidates = [float_model] + [path for precision, path in forms.items()
                                   if is_onnx(path) == is_onnx(float_model)
                                   and not (precision == 'bf16' and runs_in_float32())]
-    return fastest(args, candidates, cpu_threads, make_runner)
+    return fastest(candidates, float_params, options, cpu_threads, make_runner)
 
 
-def chosen(args, model_file, cpu_threads, make_runner):
+def chosen(model_file, options, cpu_threads, make_runner, params_file=None):
     deploy = read_deploy_config(model_file)
-    return runner_of(args, model_file, deploy, cpu_threads, make_runner), deploy
+    return runner_of(model_file, params_file, options, deploy, cpu_threads, make_runner), deploy
 
 
-def runner_of(args, model_file, deploy, cpu_threads, make_runner):
-    given = Path(model_file) == Path(args.model_file)
-    args.model_file = str(model_file)
-    params = params_path(model_file, args.params_file if given else None, deploy)
+def runner_of(model_file, params_file, options, deploy, cpu_threads, make_runner):
+    params = params_path(model_file, params_file, deploy)
     precision = deploy.get('precision', 'fp32')
-    runner = make_runner(args, params, cpu_threads, deploy['input_shape'],
+    runner = make_runner(model_file, params, options, cpu_threads, deploy['input_shape'],
                          model_precision=precision)
-    if precision == 'bf16' and not args.use_gpu and bf16_note():
+    if precision == 'bf16' and not options.use_gpu and bf16_note():
         notice(f'{model_file}: {bf16_note()}')
     return runner
 
 
-def fastest(args, candidates, cpu_threads, make_runner):
-    """--precision auto: each candidate timed on one random batch; the fastest runs."""
+def fastest(candidates, float_params, options, cpu_threads, make_runner):
+    """--precision auto: each candidate timed on one random batch; the fastest runs (the first
+    candidate is the float32 model, with its given weights float_params)."""
     if len(candidates) == 1:
         notice(f'--precision auto: no accepted quantised form of {candidates[0]} for its '
                f'runtime: running float32')
-        return chosen(args, candidates[0], cpu_threads, make_runner)
+        return chosen(candidates[0], options, cpu_threads, make_runner, float_params)
     trials = []
-    for model_file in candidates:
-        runner, deploy = chosen(args, model_file, cpu_threads, make_runner)
-        batch = random_batch(args.batch_size, deploy['input_shape'])
+    for index, model_file in enumerate(candidates):
+        runner, deploy = chosen(model_file, options, cpu_threads, make_runner,
+                                float_params if index == 0 else None)
+        batch = random_batch(options.batch_size, deploy['input_shape'])
         speed = len(batch) / time_runs(lambda: runner(batch), warmup=1, min_runs=TRIAL_RUNS,
                                        min_seconds=0).mean()
         trials.append((speed, runner, deploy, model_file))

@@ -12,15 +12,14 @@ def top_k(probs, k):
     return np.argsort(-probs, axis=1, kind='stable')[:, :k]
 
 
-def print_predictions(names, logits, labels, class_names):
-    probs = metrics.softmax(logits.astype(np.float64))
-    preds = probs.argmax(axis=1)
-    width = max(len(name) for name in names)
-    for name, pred, prob, label in zip(names, preds, probs, labels):
-        line = f'{name:<{width}}  pred {pred:3d} {class_names[pred]:<40}  prob {prob[pred]:.4f}'
-        if label is not None:
-            line += f'  true {label:3d} ' + ('ok' if label == pred else
-                                             f'WRONG ({class_names[label]})')
+def print_predictions(predictions, class_names):
+    width = max(len(p.name) for p in predictions)
+    for p in predictions:
+        line = (f'{p.name:<{width}}  pred {p.class_index:3d} {p.class_name:<40}  '
+                f'prob {p.probability:.4f}')
+        if p.label is not None:
+            line += f'  true {p.label:3d} ' + ('ok' if p.label == p.class_index else
+                                               f'WRONG ({class_names[p.label]})')
         print(line)
 
 
@@ -34,18 +33,10 @@ def print_accuracy(logits, labels):
           f'Top-5 accuracy: {top5}/{n} ({100 * top5 / n:.2f}%)')
 
 
-def results_json(names, logits, class_names):
-    probs = metrics.softmax(logits.astype(np.float64))
-    top = top_k(probs, TOP_K)
-    return {name: {'pred': int(row[0]),
-                   'top5': [[int(c), class_names[c], float(p[c])] for c in row],
-                   'logits': [float(v) for v in z]}
-            for name, z, p, row in zip(names, logits, probs, top)}
-
-
-def report(names, logits, labels, class_names, output=None):
-    print_predictions(names, logits, labels, class_names)
-    print_accuracy(logits, labels)
+def report(predictions, class_names, output=None):
+    """The lines and accuracy of deploy.predictions.Predictions; with `output`, their JSON."""
+    print_predictions(predictions, class_names)
+    print_accuracy(predictions.logits, predictions.labels)
     if output:
-        save_json(results_json(names, logits, class_names), output)
+        save_json({p.name: p.to_dict() for p in predictions}, output)
         print(f'Wrote {output}')

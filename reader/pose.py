@@ -48,6 +48,12 @@ def load_annotations(path):
     except Exception as e:   # noqa: BLE001 - unpickling fails in many ways
         raise PoseFileError(f'{path} is not a pose-annotation pickle ({type(e).__name__}: '
                             f'{_first_line(e)})') from None
+    return annotations_of(content, path)
+
+
+def annotations_of(content, path):
+    """(annotations, splits) of what a pose-annotation pickle holds (`path` names it in
+    errors): a dict with annotations (and split), a list of annotations or one annotation."""
     if isinstance(content, dict) and isinstance(content.get('annotations'), list):
         splits = content.get('split')   # without one, the annotations are one split
         if splits is not None and not isinstance(splits, dict):

@@ -148,7 +148,12 @@ def inference_seconds():
     args = infer.build_parser().parse_args(['--model_file', str(model_file), '--cpu_threads',
                                             str(threads)])
     params_file = model_file.with_suffix('.pdiparams')
-    if (TREE / 'deploy').is_dir():
+    if (TREE / 'deploy' / 'options.py').is_file():
+        from deploy.options import RuntimeOptions
+        from deploy.runtimes import make_runner
+        runner = make_runner(model_file, params_file, RuntimeOptions(cpu_threads=threads),
+                             threads)
+    elif (TREE / 'deploy').is_dir():
         from deploy.runtimes import make_runner
         runner = make_runner(args, params_file, threads)
     else:   # before the deploy package, infer.py held the runtimes

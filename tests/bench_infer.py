@@ -50,7 +50,7 @@ if __name__ == '__main__':
     runtime.tune_process(openmp_spin=False)
 import numpy as np  # noqa: E402
 
-import infer  # noqa: E402
+from deploy.options import RuntimeOptions  # noqa: E402
 from deploy.runtimes import make_runner  # noqa: E402
 from exporter.program import saved_model_file  # noqa: E402
 from benchmark_basics import FORWARD_GFLOP, gemm_gflops, one_thread_gemm_gflops, \
@@ -95,21 +95,17 @@ def export(checkpoint, data_root=None):
 
 
 def inference_engine(model_file, batch_size, mkldnn, precision='fp32'):
-    """infer.py's own predictor set-up, from the same flags a user would give."""
+    """infer.py's own predictor set-up, from the same options a user would give."""
     from deploy.model_config import params_path, read_deploy_config
-    args = infer.build_parser().parse_args([
-        '--model_file', str(model_file), '--batch-size', str(batch_size),
-        '--cpu_threads', str(NUM_CORES), '--enable_mkldnn', str(mkldnn).lower()])
+    options = RuntimeOptions(batch_size=batch_size, cpu_threads=NUM_CORES, enable_mkldnn=mkldnn)
     params = params_path(model_file, None, read_deploy_config(model_file))
-    return make_runner(args, params, NUM_CORES, model_precision=precision)
+    return make_runner(model_file, params, options, NUM_CORES, model_precision=precision)
 
 
 def onnx_engine(model_file, batch_size):
-    """infer.py's ONNX Runtime session, from the same flags a user would give."""
-    args = infer.build_parser().parse_args([
-        '--model_file', str(model_file), '--batch-size', str(batch_size),
-        '--cpu_threads', str(NUM_CORES)])
-    return make_runner(args, None, NUM_CORES)
+    """infer.py's ONNX Runtime session, from the same options a user would give."""
+    options = RuntimeOptions(batch_size=batch_size, cpu_threads=NUM_CORES)
+    return make_runner(model_file, None, options, NUM_CORES)
 
 
 TORCH_EXPORT = """

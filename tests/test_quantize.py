@@ -172,23 +172,21 @@ def test_precision_auto_times_only_accepted_forms_that_run_as_exported(
     chosen only when its check accepted it and this CPU runs bfloat16 (Paddle needs AVX-512);
     otherwise float32 runs with one notice."""
     import time
-    import infer
     from deploy import precision
+    from deploy.options import RuntimeOptions
     monkeypatch.setattr(precision, 'runs_in_float32', lambda: not bf16_here)
     model_file = write_forms(tmp_path, accepted)
 
-    def make_runner(args, params, threads, input_shape, model_precision):
+    def make_runner(model_file, params, options, threads, input_shape, model_precision):
         def run(batch):
             time.sleep(0.01 if model_precision == 'bf16' else 0.03)
             return np.zeros((len(batch), 2), np.float32)
         run.precision = model_precision
         return run
-    args = infer.build_parser().parse_args(['--model_file', str(model_file), '--precision',
-                                            'auto', '--batch-size', '1'])
+    options = RuntimeOptions(precision='auto', batch_size=1)
     deploy = precision.read_deploy_config(model_file)
-    runner, chosen = precision.model_runner(args, deploy, 1, make_runner)
+    runner, chosen = precision.model_runner(model_file, None, options, deploy, 1, make_runner)
     assert runner.precision == expected == chosen.get('precision', 'fp32')
-    assert args.precision == 'fp32'   # consumed: no TensorRT notice on the CPU
     notices = capsys.readouterr().err
     assert notices.count('notice: --precision auto') == 1
     assert ('bf16 ' in notices) == (expected == 'bf16')

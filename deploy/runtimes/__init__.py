@@ -23,35 +23,37 @@ def configure_threads(cpu_threads):
         return os.cpu_count() or 1
 
 
-def make_runner(args, params_file, cpu_threads, input_shape=None, model_precision='fp32'):
-    """ONNX Runtime for a .onnx model file, Paddle Inference for the others; input_shape (the
-    .yml's, batch axis free) gives TensorRT its batch range; model_precision (the .yml's
-    `precision`) is what the model was exported for: bf16 turns on oneDNN's bfloat16 passes."""
-    if is_onnx(args.model_file):
+def make_runner(model_file, params_file, options, cpu_threads, input_shape=None,
+                model_precision='fp32'):
+    """ONNX Runtime for a .onnx model file, Paddle Inference for the others, run as `options`
+    (deploy.options.RuntimeOptions) say; input_shape (the .yml's, batch axis free) gives
+    TensorRT its batch range; model_precision (the .yml's `precision`) is what the model was
+    exported for: bf16 turns on oneDNN's bfloat16 passes."""
+    if is_onnx(model_file):
         from .onnx_runtime import OnnxRunner
-        runner = OnnxRunner(args, args.model_file, cpu_threads, input_shape)
+        runner = OnnxRunner(options, model_file, cpu_threads, input_shape)
     else:
         from .paddle_inference import Runner, inference_config
-        config = inference_config(args, args.model_file, params_file, cpu_threads, input_shape,
+        config = inference_config(options, model_file, params_file, cpu_threads, input_shape,
                                   model_precision)
-        runner = Runner(config, args.model_file, describe_paddle(args, cpu_threads, config))
+        runner = Runner(config, model_file, describe_paddle(options, cpu_threads, config))
     runner.precision = model_precision
     return runner
 
 
 def batch_shape_range(input_shape, batch_size):
     """TensorRT's (min, opt, max) input shapes: the free batch axis of the exported input_shape
-    from 1 to --batch-size, tuned for full batches; the other axes as exported."""
+    from 1 to the batch size, tuned for full batches; the other axes as exported."""
     sample = [int(size) for size in input_shape[1:]]
     return [1] + sample, [batch_size] + sample, [batch_size] + sample
 
 
-def describe_paddle(args, cpu_threads, config=None):
+def describe_paddle(options, cpu_threads, config=None):
     from utils.runtime import gpu_available
-    if args.use_gpu and gpu_available():
-        if not (args.use_tensorrt and config is not None):
+    if options.use_gpu and gpu_available():
+        if not (options.use_tensorrt and config is not None):
             return 'GPU'
         from .paddle_inference import tensorrt_in_use
-        return f'GPU, {tensorrt_in_use(config, args.precision)}'
-    return (f'CPU, {cpu_threads} threads, oneDNN {"on" if args.enable_mkldnn else "off"}, '
-            f'ir_optim {"on" if args.ir_optim else "off"}')
+        return f'GPU, {tensorrt_in_use(config, options.precision)}'
+    return (f'CPU, {cpu_threads} threads, oneDNN {"on" if options.enable_mkldnn else "off"}, '
+            f'ir_optim {"on" if options.ir_optim else "off"}')

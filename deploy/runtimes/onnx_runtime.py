@@ -24,21 +24,21 @@ class OnnxRunner:
     GPU the CUDA provider (TensorRT's first with --use_tensorrt), where the installed runtime
     has them; on the CPU cpu_threads threads, as Paddle Inference is given."""
 
-    def __init__(self, args, model_file, cpu_threads, input_shape=None):
+    def __init__(self, options, model_file, cpu_threads, input_shape=None):
         try:
             import onnxruntime
         except ImportError:
             raise InferError(f'{model_file} is an ONNX model: install ONNX Runtime with '
                              '`pip install onnxruntime` (onnxruntime-gpu for GPUs)') from None
         onnxruntime.set_default_logger_severity(3)   # errors only: stdout holds the results
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = cpu_threads
-        options.log_severity_level = 3
-        providers = self.providers(args, onnxruntime.get_available_providers(), input_shape)
-        if args.use_gpu:
+        session_options = onnxruntime.SessionOptions()
+        session_options.intra_op_num_threads = cpu_threads
+        session_options.log_severity_level = 3
+        providers = self.providers(options, onnxruntime.get_available_providers(), input_shape)
+        if options.use_gpu:
             preload_cuda_libraries(onnxruntime)
         try:
-            self.session = onnxruntime.InferenceSession(str(model_file), options,
+            self.session = onnxruntime.InferenceSession(str(model_file), session_options,
                                                         providers=providers)
         except Exception as e:   # onnxruntime raises its own kinds on a bad file
             raise InferError(f'cannot load model {model_file}: {one_line(e)}') from None
@@ -55,24 +55,24 @@ class OnnxRunner:
         self.cpu_threads = cpu_threads
 
     @staticmethod
-    def providers(args, available, input_shape=None):
+    def providers(options, available, input_shape=None):
         """The execution providers to ask for, best first; TensorRT's with the batch axis'
         range as its profile (trt_profile_*_shapes, 'data:1x3x6x288x25x2')."""
         wanted = ['CPUExecutionProvider']
-        if args.use_gpu:
+        if options.use_gpu:
             wanted.insert(0, 'CUDAExecutionProvider')
-            if args.use_tensorrt:
+            if options.use_tensorrt:
                 wanted.insert(0, 'TensorrtExecutionProvider')
         missing = [p for p in wanted if p not in available]
         if missing:
             notice(f'this ONNX Runtime has no {", ".join(missing)}: running on '
                    f'{", ".join(p for p in wanted if p in available)}')
-        elif args.use_tensorrt and not args.use_gpu:
+        elif options.use_tensorrt and not options.use_gpu:
             notice('--use_tensorrt needs --use-gpu; running on the CPU')
         providers = [p for p in wanted if p in available]
         if providers[0] == 'TensorrtExecutionProvider' and input_shape is not None:
             shapes = ['data:' + 'x'.join(map(str, shape))
-                      for shape in batch_shape_range(input_shape, args.batch_size)]
+                      for shape in batch_shape_range(input_shape, options.batch_size)]
             providers[0] = (providers[0], dict(zip(
                 ('trt_profile_min_shapes', 'trt_profile_opt_shapes', 'trt_profile_max_shapes'),
                 shapes)))

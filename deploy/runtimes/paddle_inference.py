@@ -18,21 +18,21 @@ def precision_type(name):
             'int8': PrecisionType.Int8}[name]
 
 
-def configure_gpu(config, args, input_shape=None, tensorrt_route=tensorrt_pir.SUBGRAPH):
-    config.enable_use_gpu(args.gpu_mem, 0)
-    if args.use_tensorrt and tensorrt_route == tensorrt_pir.SUBGRAPH:
+def configure_gpu(config, options, input_shape=None, tensorrt_route=tensorrt_pir.SUBGRAPH):
+    config.enable_use_gpu(options.gpu_mem, 0)
+    if options.use_tensorrt and tensorrt_route == tensorrt_pir.SUBGRAPH:
         config.enable_tensorrt_engine(
-            workspace_size=1 << 30, max_batch_size=args.batch_size, min_subgraph_size=3,
-            precision_mode=precision_type(args.precision), use_static=False,
-            use_calib_mode=args.precision == 'int8')
+            workspace_size=1 << 30, max_batch_size=options.batch_size, min_subgraph_size=3,
+            precision_mode=precision_type(options.precision), use_static=False,
+            use_calib_mode=options.precision == 'int8')
         if input_shape is not None:   # the batch axis is free (-1): TensorRT needs its range
-            low, best, high = batch_shape_range(input_shape, args.batch_size)
+            low, best, high = batch_shape_range(input_shape, options.batch_size)
             config.set_trt_dynamic_shape_info({'data': low}, {'data': high}, {'data': best})
-    elif args.precision != 'fp32' and not (args.use_tensorrt and tensorrt_route):
-        notice(f'--precision {args.precision} needs TensorRT; running fp32')
+    elif options.precision != 'fp32' and not (options.use_tensorrt and tensorrt_route):
+        notice(f'--precision {options.precision} needs TensorRT; running fp32')
 
 
-def tensorrt_files(args, model_file, params_file, input_shape):
+def tensorrt_files(options, model_file, params_file, input_shape):
     """The program --use_tensorrt runs on the GPU, and how (tensorrt_pir.route): model_file
     itself (TensorRT subgraphs, or none with the one line why), or its conversion by
     paddle.tensorrt. Returns (model file, params file, route)."""
@@ -43,8 +43,8 @@ def tensorrt_files(args, model_file, params_file, input_shape):
         notice(why)
     if route != tensorrt_pir.CONVERT:
         return model_file, params_file, route
-    model_file, params_file = tensorrt_pir.convert(tensorrt, model_file, args.precision,
-                                                   input_shape, args.batch_size)
+    model_file, params_file = tensorrt_pir.convert(tensorrt, model_file, options.precision,
+                                                   input_shape, options.batch_size)
     if not tensorrt_pir.engine_ops(model_file):
         notice('paddle.tensorrt put no part of the model into a TensorRT engine: running on the '
                'GPU without TensorRT')
@@ -60,39 +60,39 @@ def tensorrt_in_use(config, precision):
         else 'no TensorRT'
 
 
-def configure_cpu(config, args, cpu_threads, model_precision='fp32'):
+def configure_cpu(config, options, cpu_threads, model_precision='fp32'):
     config.disable_gpu()
     # Set it either way: what Paddle does when told nothing differs between versions.
-    if args.enable_mkldnn:
+    if options.enable_mkldnn:
         config.enable_mkldnn()
         if model_precision == 'bf16':   # Paddle keeps float32 where the CPU lacks AVX-512
             config.enable_mkldnn_bfloat16()
     else:
         config.disable_mkldnn()
     config.set_cpu_math_library_num_threads(cpu_threads)
-    if args.use_tensorrt:
+    if options.use_tensorrt:
         notice('--use_tensorrt needs a GPU; running without TensorRT')
-    if args.precision != 'fp32':
-        notice(f'--precision {args.precision} needs TensorRT on a GPU; running fp32 on the CPU')
+    if options.precision != 'fp32':
+        notice(f'--precision {options.precision} needs TensorRT on a GPU; running fp32 on the CPU')
 
 
-def inference_config(args, model_file, params_file, cpu_threads, input_shape=None,
+def inference_config(options, model_file, params_file, cpu_threads, input_shape=None,
                      model_precision='fp32'):
     import_paddle()
     from paddle.inference import Config
-    use_gpu = args.use_gpu and gpu_available()
-    if args.use_gpu and not use_gpu:
+    use_gpu = options.use_gpu and gpu_available()
+    if options.use_gpu and not use_gpu:
         notice('--use-gpu was given, but this Paddle build has no CUDA device: running on the CPU')
     route = None
-    if use_gpu and args.use_tensorrt:
-        model_file, params_file, route = tensorrt_files(args, model_file, params_file,
+    if use_gpu and options.use_tensorrt:
+        model_file, params_file, route = tensorrt_files(options, model_file, params_file,
                                                         input_shape)
     config = Config(str(model_file), str(params_file))
     if use_gpu:
-        configure_gpu(config, args, input_shape, route)
+        configure_gpu(config, options, input_shape, route)
     else:
-        configure_cpu(config, args, cpu_threads, model_precision)
-    config.switch_ir_optim(args.ir_optim)
+        configure_cpu(config, options, cpu_threads, model_precision)
+    config.switch_ir_optim(options.ir_optim)
     config.disable_glog_info()
     return config
 

@@ -12,13 +12,33 @@ from ..messages import InferError, warn
 from ..model_config import needed_shape, sample_fits
 
 
-def open_samples(args, deploy, failures):
-    data, names, labels = open_data_file(args.data_file, args.label_file, deploy)
+def open_samples(data, label_file, deploy, failures, names=None, labels=None):
+    """(name, sample, label) of a {phase}_data.npy path (names and labels from its label file)
+    or of an array (N, C, T, V, M) or (C, T, V, M), named and labelled by `names` and `labels`
+    when given."""
+    source = data if isinstance(data, (str, Path)) else 'the array given'
+    if isinstance(data, (str, Path)):
+        data, names, labels = open_data_file(data, label_file, deploy)
+    else:
+        data = fitting_data(np.asarray(data, np.float32), source, deploy)
+        names, labels = given_names(len(data), names, labels, deploy['num_class'])
     if data.shape[2] < deploy['num_frame']:
-        warn(f'{args.data_file}: its samples have {data.shape[2]} frames, fewer than the '
+        warn(f'{source}: its samples have {data.shape[2]} frames, fewer than the '
              f'model\'s {deploy["num_frame"]}: zero-padded at the end, as -gd pads short clips')
     return ((name, padded(sample, deploy['num_frame']), label)
             for name, sample, label in zip(names, data, labels))
+
+
+def given_names(count, names, labels, num_class):
+    """The names (default sample_<i>) and labels (default unknown) of `count` samples."""
+    names = [f'sample_{i}' for i in range(count)] if names is None else [str(n) for n in names]
+    labels = [None] * count if labels is None else [int(label) for label in labels]
+    if len(names) != count or len(labels) != count:
+        raise InferError(f'{count} samples but {len(names)} names and {len(labels)} labels')
+    outside = [label for label in labels if label is not None and not 0 <= label < num_class]
+    if outside:
+        raise InferError(f'label {outside[0]} given, but the model has {num_class} classes')
+    return names, labels
 
 
 def padded(sample, num_frame):
@@ -39,17 +59,22 @@ def open_data_file(data_file, label_file, deploy):
         data = np.load(path, mmap_mode='r')
     except (ValueError, OSError):
         raise InferError(f'data file {path} is not a .npy array') from None
-    if data.ndim == 4:
-        data = data[None]
-    if data.ndim != 5 or not sample_fits(data.shape[1:], deploy, short_clips=True):
-        raise InferError(f'{path}: data of shape {data.shape} does not fit the model, which '
-                         f'needs (N, C, T, V, M) = (N, {needed_shape(deploy, any_length=True)}) '
-                         'as -gd writes, or one sample (C, T, V, M)')
-    names = [f'sample_{i}' for i in range(len(data))]
-    labels = [None] * len(data)
+    data = fitting_data(data, path, deploy)
+    names, labels = given_names(len(data), None, None, deploy['num_class'])
     if label_file:
         names, labels = read_label_file(label_file, len(data), deploy['num_class'])
     return data, names, labels
+
+
+def fitting_data(data, source, deploy):
+    """(N, C, T, V, M) data that fits the model (one (C, T, V, M) sample as N = 1)."""
+    if data.ndim == 4:
+        data = data[None]
+    if data.ndim != 5 or not sample_fits(data.shape[1:], deploy, short_clips=True):
+        raise InferError(f'{source}: data of shape {data.shape} does not fit the model, which '
+                         f'needs (N, C, T, V, M) = (N, {needed_shape(deploy, any_length=True)}) '
+                         'as -gd writes, or one sample (C, T, V, M)')
+    return data
 
 
 def read_label_file(path, num_samples, num_class):

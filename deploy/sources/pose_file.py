@@ -1,27 +1,36 @@
 """Pose-annotation pickles of mmaction2 / pyskl (reader/pose.py): every sample, or those of one
 split, prepared as -gd prepares them."""
+from pathlib import Path
+
 import reader
 from ..messages import InferError, report_error, warn
 from ..model_config import check_sample_shape
 
 
-def open_samples(args, deploy, failures):
-    samples = annotations_to_infer(args.pose_file, args.split, deploy, failures)
+def open_samples(poses, split, deploy, failures):
+    """(name, sample, label) of a pose-annotation pickle's path, or of what such a pickle holds
+    (a dict with split and annotations, a list of annotations, or one annotation): every sample,
+    or those of `split`."""
+    source = poses if isinstance(poses, (str, Path)) else 'the annotations given'
+    samples = annotations_to_infer(poses, split, deploy, failures, source)
     if not samples and not failures:
-        raise InferError(f'{args.pose_file} holds no samples'
-                         f'{" in split " + repr(args.split) if args.split else ""}')
+        raise InferError(f'{source} holds no samples'
+                         f'{" in split " + repr(split) if split else ""}')
     return pose_samples(samples, deploy, failures)
 
 
-def annotations_to_infer(pose_file, split, deploy, failures):
-    """The (id, annotation) pairs of the file (its split, or all); ids of the split that
-    cannot be taken are reported."""
+def annotations_to_infer(poses, split, deploy, failures, source):
+    """The (id, annotation) pairs of the file or content (its split, or all); ids of the split
+    that cannot be taken are reported."""
     try:
-        annotations, splits = reader.load_annotations(pose_file)
-        reader.pose.check_keypoint_dim(annotations, deploy['keypoint_dim'], pose_file,
+        if isinstance(poses, (str, Path)):
+            annotations, splits = reader.load_annotations(poses)
+        else:
+            annotations, splits = reader.pose.annotations_of(poses, source)
+        reader.pose.check_keypoint_dim(annotations, deploy['keypoint_dim'], source,
                                        f'the model takes {deploy["keypoint_dim"]}D poses '
                                        f'({deploy["layout"]} layout)')
-        samples, missing = reader.split_samples(annotations, splits, split, pose_file)
+        samples, missing = reader.split_samples(annotations, splits, split, source)
     except reader.PoseFileError as e:
         raise InferError(str(e)) from None
     for name, reason in missing:

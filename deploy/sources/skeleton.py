@@ -9,11 +9,12 @@ from .paths import collect_files
 from .pose_file import pose_samples
 
 
-def open_samples(args, deploy, failures):
-    files = skeleton_files(args.skeleton, deploy, failures)
+def open_samples(paths, deploy, failures):
+    """(name, sample, label) of the skeleton files and folders of them in `paths`."""
+    files = skeleton_files(paths, deploy, failures)
     if not files and not failures:
         raise InferError(f'no skeleton files ({", ".join(file_suffixes())}) in '
-                         f'{" ".join(map(str, args.skeleton))}')
+                         f'{" ".join(map(str, paths))}')
     for path in files:
         check_model_takes(file_source(path), path, deploy)
     return pose_samples(file_annotations(files, failures), deploy, failures)

@@ -10,6 +10,7 @@ from reader.video.frames import VIDEO_SUFFIXES
 from reader.video.landmarks import import_mediapipe
 from reader.video.live import is_live
 from ..messages import InferError
+from ..video_pipeline import STREAM_TIMEOUT_S
 from .paths import collect_files
 
 
@@ -34,18 +35,22 @@ def video_sources(given, failures):
     return sources
 
 
-def open_videos(args, deploy, failures):
-    """Checks before Paddle loads; the sources to read, in order."""
+def open_videos(given, deploy, failures, stride=30, stream_timeout=STREAM_TIMEOUT_S,
+                save_video=None):
+    """Checks before Paddle loads; the sources to read, in order: `given` files, folders,
+    camera indices and stream addresses; windows every `stride` frames; a camera or stream
+    silent `stream_timeout` seconds has stopped; `save_video`: where they are drawn (one file
+    or a folder)."""
     check_video_model(deploy)
-    if args.stride < 1:
-        raise InferError(f'--stride must be at least 1, got {args.stride}')
-    sources = video_sources(args.video, failures)
+    if stride < 1:
+        raise InferError(f'--stride must be at least 1, got {stride}')
+    sources = video_sources(given, failures)
     if not sources and not failures:
-        raise InferError(f'no videos in {" ".join(args.video)}')
-    if args.stream_timeout <= 0:
-        raise InferError(f'--stream-timeout must be positive, got {args.stream_timeout:g}')
-    if args.save_video and Path(args.save_video).suffix and len(sources) > 1:
-        raise InferError(f'--save-video {args.save_video} names one file but {len(sources)} '
+        raise InferError(f'no videos in {" ".join(map(str, given))}')
+    if stream_timeout <= 0:
+        raise InferError(f'--stream-timeout must be positive, got {stream_timeout:g}')
+    if save_video and Path(save_video).suffix and len(sources) > 1:
+        raise InferError(f'--save-video {save_video} names one file but {len(sources)} '
                          'videos are given: name a folder')
     if sources:
         try:
