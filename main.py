@@ -187,7 +187,7 @@ def run(args, cfg, argv=()):
             launch(args, cfg, argv, count, gpus)
             return
     from processor import Processor
-    processor = Processor(cfg, args)
+    processor = Processor(cfg, resume=args.resume, command=args.command)
     if args.evaluate:
         processor.evaluate()
     elif args.extract:

@@ -3,33 +3,46 @@ import copy
 import logging
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import paddle
-import paddle.nn.functional as F
 from tqdm import tqdm
 
 import initializer
 from utils import metrics
 import model as model_zoo
 from utils import model_profile
-from utils.errors import ConfigError, UserError
+from utils.errors import UserError
 from utils.files import atomic_save, save_json, save_pickle
 from utils.logs import setup_logging
 from model.checkpoint import (load_checkpoint, load_model_state, load_run_checkpoint,
                               model_state_of, record_of)
-from utils import ranks, runs
-from utils.runtime import amp_in_effect, select_device
+from utils import ranks, runs, training
+from utils.runtime import select_device
 from utils.seeding import restore_rng_states, resume_seed, rng_states, seed_everything
 
 logger = logging.getLogger(__name__)
-AMP_LEVELS = ('O1', 'O2')
+
+
+@dataclass
+class RunOptions:
+    """What a run takes besides its config: `resume` True (the config's own checkpoint) or a
+    checkpoint's path to continue training from (-r); `command` the command line recorded in
+    the run folder (None from a script)."""
+    resume: object = False
+    command: str = None
 
 
 class Processor:
-    def __init__(self, cfg, args):
-        self.cfg, self.args = cfg, args
+    """The run modes of a resolved config (utils.config.load_config, with overrides): train(),
+    evaluate(), export(), visualize(). Options as a RunOptions (or any object with its
+    attributes, as main.py's parsed command line) or as keyword arguments."""
+
+    def __init__(self, cfg, options=None, **keywords):
+        self.cfg = cfg
+        self.options = options if options is not None else RunOptions(**keywords)
         self.world_size = paddle.distributed.get_world_size()
         self.rank = paddle.distributed.get_rank()
         setup_logging(rank=self.rank)
@@ -43,7 +56,7 @@ class Processor:
         seed_everything(cfg['seed'])
         self.net, self.graph, self.data_shape, self.num_class = initializer.build_model(cfg)
         self.use_cpu_backend(self.net)
-        self.amp_level = None   # float32 unless training sets it (_amp_level)
+        self.amp_level = None   # float32 unless training sets it (training.amp_level)
         self.work_dir = Path(cfg['work_dir'])
         self.run_dir = None
         self.writer = None
@@ -70,8 +83,8 @@ class Processor:
             run_dir = runs.config_dir(self.cfg) / time.strftime('%Y-%m-%d_%H-%M-%S')
         self.run_dir = Path(run_dir)
         if self.is_main:
-            record = runs.run_record(getattr(self.args, 'command', None), self.devices, self.world_size,
-                                     self.amp_level or 'off', self.cfg['seed'])
+            record = runs.run_record(getattr(self.options, 'command', None), self.devices,
+                                     self.world_size, self.amp_level or 'off', self.cfg['seed'])
             self.run_dir.mkdir(parents=True, exist_ok=True)
             setup_logging(self.run_dir / 'log.txt', rank=self.rank)
             for line in runs.record_lines(record):
@@ -132,15 +145,14 @@ class Processor:
 
     # ---------------------------------------------------------------- training
     def train(self):
-        resume = self._checkpoint_to_resume() if self.args.resume else None
+        resume = self._checkpoint_to_resume() if self.options.resume else None
         feeders = initializer.build_feeders(self.cfg, self.graph, ['train', 'eval'])
         self.train_loader = self.build_loader(feeders['train'], 'train')
         self.eval_loader = self.build_loader(feeders['eval'], 'eval')
         self.schedule, self.lr = initializer.build_scheduler(self.cfg, len(self.train_loader))
         self.optimizer = initializer.build_optimizer(self.cfg, self.net, self.lr)
-        self.amp_level = self._amp_level()
-        self.scaler = paddle.amp.GradScaler(init_loss_scaling=2.0 ** 15) \
-            if self.amp_level else None
+        self.amp_level = training.amp_level(self.cfg, self.device)
+        self.scaler = training.grad_scaler(self.amp_level)
         start_epoch, self.best_state = 0, {'acc_top1': 0.0, 'acc_top5': 0.0, 'epoch': 0}
         if resume:
             start_epoch = self._resume(*resume)
@@ -148,23 +160,20 @@ class Processor:
             self.open_run_dir()
             if self.cfg['pretrained_path']:
                 self.load_pretrained(new_classifier=True)
-        logger.info('Model: %s', model_profile.describe(self.net, self.data_shape))
-        self._decorate_for_amp()
+        self.log_profile()
+        self.net, self.optimizer = training.decorate_for_amp(self.net, self.optimizer,
+                                                             self.amp_level)
         self.model = paddle.DataParallel(self.net) if self.world_size > 1 else self.net
         if self.is_main:
             from tensorboardX import SummaryWriter
             self.writer = SummaryWriter(str(self.run_dir))
-        logger.info('%d process(es), train batch %d per process = global batch %d; %d loader '
-                    'worker(s) per process; %s', self.world_size,
-                    self.train_loader.batch_sampler.batch_size,
-                    self.world_size * self.train_loader.batch_sampler.batch_size,
-                    self.train_loader.num_workers, self._precision())
+        loop = training.TrainingLoop(self.model, self.optimizer, self.lr, self.train_loader,
+                                     self.amp_level, self.scaler, self.writer, self._progress,
+                                     self.cfg['no_progress_bar'], self.world_size)
+        self._log_training(feeders, start_epoch)
         max_epoch = self.schedule.max_epoch
-        logger.info('Training %s on %s: %d train / %d eval samples, %d epochs from epoch %d',
-                    self.cfg['model_type'], self.cfg['dataset'], len(feeders['train']),
-                    len(feeders['eval']), max_epoch, start_epoch + 1)
         for epoch in range(start_epoch + 1, max_epoch + 1):
-            self._train_epoch(epoch, max_epoch)
+            loop.epoch(epoch, max_epoch)
             ranks.average_buffers(self.net, self.world_size)
             if self.schedule.eval_now(epoch):
                 self._evaluate_and_record(epoch)
@@ -176,70 +185,19 @@ class Processor:
         if self.writer is not None:
             self.writer.close()
 
-    def _amp_level(self):
-        """The config's amp_level (O1 or O2; --amp sets it) where training runs it
-        (runtime.amp_in_effect: on GPUs with float16 support); None: float32."""
-        level = self.cfg.get('amp_level')
-        if level is not None and level not in AMP_LEVELS:
-            raise ConfigError(f'amp_level {level!r}: give O1 or O2 (mixed precision on GPU), or '
-                              f'leave it empty for float32')
-        return amp_in_effect(level, self.device)[0]
+    def _log_training(self, feeders, start_epoch):
+        batch_size = self.train_loader.batch_sampler.batch_size
+        logger.info('%d process(es), train batch %d per process = global batch %d; %d loader '
+                    'worker(s) per process; %s', self.world_size, batch_size,
+                    self.world_size * batch_size, self.train_loader.num_workers,
+                    training.precision(self.cfg, self.device))
+        logger.info('Training %s on %s: %d train / %d eval samples, %d epochs from epoch %d',
+                    self.cfg['model_type'], self.cfg['dataset'], len(feeders['train']),
+                    len(feeders['eval']), self.schedule.max_epoch, start_epoch + 1)
 
-    def _precision(self):
-        """What training computes in, for the log."""
-        return amp_in_effect(self.cfg.get('amp_level'), self.device)[1]
-
-    def _decorate_for_amp(self):
-        """O2 keeps the weights in float16, with float32 master copies in the optimizer and
-        float32 state dicts (checkpoints), as PaddleClas and PaddleVideo decorate; O1 changes
-        nothing here. After the float32 states are loaded: set_value refuses a float32 state
-        for a float16 weight."""
-        if self.amp_level:
-            self.net, self.optimizer = paddle.amp.decorate(
-                models=self.net, optimizers=self.optimizer, level=self.amp_level,
-                save_dtype='float32')
-
-    def _forward_loss(self, data, label):
-        amp = self.scaler is not None
-        with paddle.amp.auto_cast(enable=amp, level=self.amp_level or 'O1'):
-            logits, _ = self.model(data)
-            loss = F.cross_entropy(logits.astype('float32'), label)
-        return logits, loss
-
-    def _train_epoch(self, epoch, max_epoch):
-        self.model.train()
-        self.train_loader.batch_sampler.set_epoch(epoch)
-        correct, seen, start = 0, 0, time.time()
-        bar = self._progress(self.train_loader, f'Epoch {epoch}/{max_epoch}')
-        for step, (data, label, _) in enumerate(bar, 1):
-            logits, loss = self._forward_loss(data, label)
-            if self.scaler is not None:
-                self.scaler.scale(loss).backward()
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                loss.backward()
-                self.optimizer.step()
-            self.optimizer.clear_grad()
-            lr = self.optimizer.get_lr()
-            self.lr.step()
-            correct += int((logits.argmax(axis=1) == label).sum())
-            seen += label.shape[0]
-            loss_value = float(loss)
-            bar.set_postfix(loss=f'{loss_value:.4f}', lr=f'{lr:.5f}')
-            if self.cfg['no_progress_bar']:
-                logger.info('Epoch: %d/%d, Batch: %d/%d, Loss: %.4f, LR: %.6f', epoch, max_epoch,
-                            step, len(self.train_loader), loss_value, lr)
-            if self.writer is not None:
-                global_step = (epoch - 1) * len(self.train_loader) + step
-                self.writer.add_scalar('train_loss', loss_value, global_step)
-                self.writer.add_scalar('learning_rate', lr, global_step)
-        correct, seen = ranks.sum_over_ranks(self.world_size, correct, seen)
-        accuracy = correct / max(seen, 1)
-        logger.info('Epoch: %d/%d, Training accuracy: %d/%d(%.2f%%), Training time: %.2fs',
-                    epoch, max_epoch, correct, seen, 100 * accuracy, time.time() - start)
-        if self.writer is not None:
-            self.writer.add_scalar('train_acc', accuracy, epoch)
+    def log_profile(self):
+        """The model's parameters and multiply-adds, as the official code logs them every run."""
+        logger.info('Model: %s', model_profile.describe(self.net, self.data_shape))
 
     def _evaluate_and_record(self, epoch):
         results, _ = self.run_evaluation(epoch)
@@ -279,11 +237,11 @@ class Processor:
     def _checkpoint_to_resume(self):
         """(path, checkpoint) for -r, checked to be this config's and model's (before any data
         is read or any file written)."""
-        given = self.args.resume if isinstance(self.args.resume, str) else None
+        given = self.options.resume if isinstance(self.options.resume, str) else None
         path = runs.checkpoint_to_resume(self.cfg, given)
         checkpoint = load_run_checkpoint(path)
         note = runs.check_owner(checkpoint, path, self.cfg, self._owner())
-        runs.check_amp_level(checkpoint, path, self._amp_level())
+        runs.check_amp_level(checkpoint, path, training.amp_level(self.cfg, self.device))
         missing = [k for k in ('model', 'opt', 'scheduler', 'epoch', 'rng') if k not in checkpoint]
         if missing:
             raise UserError(f'checkpoint {path} cannot be resumed: it has no {missing[0]!r} entry')
@@ -312,6 +270,7 @@ class Processor:
         self.load_pretrained()
         self.eval_loader = self.build_eval_loader()
         self.open_run_dir()   # only once the checkpoint and the data are known to be good
+        self.log_profile()
         return self.run_evaluation(epoch=None)
 
     def _predict(self, loader, net):

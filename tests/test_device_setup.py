@@ -56,10 +56,11 @@ def tiny_processor(tmp_path):
 
 
 def test_an_unknown_amp_level_is_a_config_error(tmp_path):
+    from utils import training
     processor = tiny_processor(tmp_path)
     processor.cfg['amp_level'] = 'O3'
     with pytest.raises(ConfigError, match="amp_level 'O3': give O1 or O2"):
-        processor._amp_level()
+        training.amp_level(processor.cfg, processor.device)
 
 
 def test_an_o2_model_is_evaluated_as_a_float32_copy(tmp_path):

@@ -189,18 +189,18 @@ def test_a_small_dev_shm_turns_shared_memory_off_with_one_notice(monkeypatch, ca
 # ---------------------------------------------------------------- AMP on an older GPU
 def test_amp_on_a_gpu_below_compute_capability_7_logs_float32(tmp_path, fake_gpus):
     from processor import Processor
+    from utils import training
     fake_gpus(1, capability=(6, 1))
     cfg = tiny_config(load_config('2001'), tmp_path, tmp_path / 'work')
     cfg['amp_level'] = 'O1'
     processor = Processor(cfg, main.build_parser().parse_args(['-c', '2001']))
     processor.device = 'gpu:0'   # as select_device would choose there
-    processor.amp_level = processor._amp_level()
-    assert processor.amp_level is None
-    precision = processor._precision()
+    assert training.amp_level(cfg, processor.device) is None
+    precision = training.precision(cfg, processor.device)
     assert precision.startswith('float32') and '6.1' in precision and 'O1' in precision
     fake_gpus(1, capability=(7, 0))
-    processor.amp_level = processor._amp_level()
-    assert processor.amp_level == 'O1' and processor._precision() == 'mixed precision O1'
+    assert training.amp_level(cfg, processor.device) == 'O1'
+    assert training.precision(cfg, processor.device) == 'mixed precision O1'
 
 
 # ---------------------------------------------------------------- ONNX Runtime's provider

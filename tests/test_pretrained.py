@@ -178,7 +178,7 @@ def test_the_readme_fine_tuning_recipe_loads_xsub_into_own_classes(tmp_path, pre
     cfg = apply_overrides(load_config('3001'), [
         'dataset=pose-mine', 'dataset_args.pose.num_class=10', 'dataset_args.pose.class_names=',
         'gpus=[]', f'pretrained_path={path}', f'work_dir={tmp_path}'])
-    processor = Processor(cfg, argparse.Namespace(resume=False, amp=False))
+    processor = Processor(cfg)
     processor.load_pretrained(new_classifier=True)
     published = load_checkpoint(path)['model']
     for key, value in processor.net.state_dict().items():

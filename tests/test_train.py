@@ -1,6 +1,5 @@
 """Training end to end on small generated-format data: outputs, the run's record, exact resume
 (never of another config's checkpoint), evaluation, fine-tuning on other classes."""
-import argparse
 import json
 import pickle
 import subprocess
@@ -189,7 +188,7 @@ def demo_processor(tmp_path, pretrained_path, config='1001'):
     from processor import Processor
     cfg = apply_overrides(load_config(config), [f'pretrained_path={pretrained_path}',
                                                 f'work_dir={tmp_path / "work"}'])
-    return Processor(cfg, argparse.Namespace(resume=False, amp=False))
+    return Processor(cfg)
 
 
 def test_fine_tuning_keeps_every_weight_but_a_new_classifier(tmp_path,

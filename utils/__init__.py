@@ -8,4 +8,5 @@
 - runtime: process settings (threads, huge pages, the device); ranks: what data-parallel
   processes share; native_output: redirecting C libraries' printing; c_build: the optional C
   helpers;
-- metrics: top-k and confusion matrices; model_profile: parameters and multiply-adds."""
+- metrics: top-k and confusion matrices; model_profile: parameters and multiply-adds;
+- training: the training loop (the step and the epoch, at the AMP level)."""
