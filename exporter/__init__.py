@@ -1,11 +1,12 @@
 """-ex: the eval-mode model as a static graph with a free batch size, plus its inference config.
 
-Next to the checkpoint `<stem>.pdparams` it writes `<stem>.json` (or `.pdmodel`), `<stem>.pdiparams`
-and `<stem>.yml`, so that infer.py needs only the model file to match training. The graph is the
-re-parameterised model (batch norms folded) in the forms of paddle_forms.py, which Paddle
-Inference's oneDNN runs fastest; its residual 1x1 convs stay convs (oneDNN fuses them with their
-add; as an identity hop of the graph conv they were 3% slower). The .onnx is the folded model in
-its own forms, the residual convs merged (onnx_file.py).
+Next to the checkpoint `<stem>.pdparams` (or the authors' `<stem>.pth.tar`: program.export_stem)
+it writes `<stem>.json` (or `.pdmodel`), `<stem>.pdiparams` and `<stem>.yml`, so that infer.py
+needs only the model file to match training. The graph is the re-parameterised model (batch
+norms folded) in the forms of paddle_forms.py, which Paddle Inference's oneDNN runs fastest; its
+residual 1x1 convs stay convs (oneDNN fuses them with their add; as an identity hop of the graph
+conv they were 3% slower). The .onnx is the folded model in its own forms, the residual convs
+merged (onnx_file.py).
 
 Everything -ex does runs on the CPU in float32, whatever device the model was built on (the
 device is restored after): the files do not depend on it, and a GPU's TF32 convolutions (cuDNN's
@@ -16,7 +17,6 @@ trips' 1e-4. How the exported model runs on a GPU is tools/check_gpu.py's to che
 import contextlib
 import copy
 import logging
-from pathlib import Path
 
 import numpy as np
 import paddle
@@ -28,7 +28,7 @@ from reader.video.timing import DEFAULT_FRAME_RATE
 from utils.errors import UserError
 
 from . import onnx_file, paddle_forms
-from .program import save_program
+from .program import beside, export_stem, save_program
 
 logger = logging.getLogger(__name__)
 EXPORT_TOLERANCE = 1e-4
@@ -120,23 +120,23 @@ def export(net, checkpoint_path, cfg, graph, data_shape, num_class, reference=No
 
 
 def export_on_cpu(net, checkpoint_path, cfg, graph, data_shape, num_class, reference=None):
-    stem = Path(checkpoint_path).with_suffix('')
+    stem = export_stem(checkpoint_path)
     reference = reference or model_zoo.reparameterize(net)
     plain = LogitsOnly(model_zoo.reparameterize(net))
     folded = model_zoo.reparameterize(net, merge_residual_conv=False)
     paddle_forms.install(folded)
     model_file = save_program(LogitsOnly(folded), stem, data_shape)
-    params_file = stem.with_suffix('.pdiparams')
+    params_file = beside(stem, '.pdiparams')
     config = inference_config(cfg, data_shape, num_class, graph, model_file.name,
                               params_file.name)
-    with open(stem.with_suffix('.yml'), 'w') as f:
+    with open(beside(stem, '.yml'), 'w') as f:
         yaml.safe_dump(config, f, sort_keys=False)
     difference = check_round_trip(reference, paddle_program(stem), model_file, data_shape)
     logger.info('Exported %s and %s (inference config %s); saved model matches the dygraph '
                 'model within %.1e, checked %s (max difference %.2e)', model_file, params_file,
-                stem.with_suffix('.yml'), EXPORT_TOLERANCE, CHECKED_ON, difference)
-    written = [model_file, params_file, stem.with_suffix('.yml')]
-    onnx_path = onnx_file.write_onnx(plain, stem.with_suffix('.onnx'), data_shape)
+                beside(stem, '.yml'), EXPORT_TOLERANCE, CHECKED_ON, difference)
+    written = [model_file, params_file, beside(stem, '.yml')]
+    onnx_path = onnx_file.write_onnx(plain, beside(stem, '.onnx'), data_shape)
     if onnx_path is not None:
         difference = check_round_trip(reference, lambda x: onnx_file.onnx_logits(onnx_path, x),
                                       onnx_path, data_shape)

@@ -4,7 +4,6 @@ as text), their command lines, and configs built for a test."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from script_runner import ScriptRunner
 from tools.gpu_checks import kill_once_written  # noqa: F401 (the tests' crash mid-run)
@@ -79,12 +78,11 @@ def tiny_config(cfg, root, work_dir, num_frame=16, epochs=2, batch=4):
 def export(checkpoint, config_id, overrides=()):
     """main.py -ex; returns the exported Paddle model file written beside the checkpoint (the
     .onnx, when written, beside it too)."""
-    from exporter.program import saved_model_file
+    from exporter.program import export_stem, saved_model_file
     sets = [arg for override in overrides for arg in ('--set', override)]
     result = run_main('-c', config_id, '-ex', '-pp', checkpoint, '-g', *sets)
     assert result.returncode == 0, result.stderr[-3000:]
-    stem = Path(checkpoint).with_suffix('')
-    return saved_model_file(stem)
+    return saved_model_file(export_stem(checkpoint))
 
 
 def export_pretrained(pretrained_dir, tmp_path, name, config_id):
