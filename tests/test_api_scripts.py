@@ -1,6 +1,7 @@
 """The two scripts of the docs, as written there: deploy.Recognizer on the exported X-sub model
-(docs/deployment.md), and Processor training and evaluating the demo (docs/training.md). Each runs in a folder holding the files its comments
-name (links to the shared files), in a python of its own."""
+(docs/deployment.md), and Processor training and evaluating the demo (docs/training.md). Each
+runs in a folder holding the files its comments name (links to the shared files), in a python
+of its own."""
 import os
 import re
 import subprocess
