@@ -131,14 +131,13 @@ def describe_check(record):
 
 # ---------------------------------------------------------------- the forms
 def runner_for(model_file, precision='fp32', batch_size=BATCH):
-    """infer.py's runner for a model file, as a user's default flags make it."""
-    import infer
+    """infer.py's runner for a model file, as its default options make it."""
     from deploy.runtimes import configure_threads, make_runner
     from deploy.model_config import params_path, read_deploy_config
-    args = infer.build_parser().parse_args(['--model_file', str(model_file),
-                                            '--batch-size', str(batch_size)])
+    from deploy.options import RuntimeOptions
     deploy = read_deploy_config(model_file)
-    return make_runner(args, params_path(model_file, None, deploy), configure_threads(None),
+    return make_runner(model_file, params_path(model_file, None, deploy),
+                       RuntimeOptions(batch_size=batch_size), configure_threads(None),
                        deploy['input_shape'], model_precision=precision)
 
 

@@ -55,16 +55,15 @@ def xview(model_file):
     """(runner, deploy) of an exported model as infer.py runs it (Paddle Inference, oneDNN);
     without one, the published X-view B0 exported into a temporary folder first."""
     from deploy.model_config import params_path, read_deploy_config
+    from deploy.options import RuntimeOptions
     from deploy.runtimes import configure_threads, make_runner
-    from infer import build_parser
     if model_file is None:
         from helpers import export_pretrained
         folder = Path(tempfile.mkdtemp(prefix='bench_video_'))
         model_file = export_pretrained(SHARED / 'pretrained', folder, 'xview', '2002')
-    args = build_parser().parse_args(['--model_file', str(model_file)])
     deploy = read_deploy_config(model_file)
-    runner = make_runner(args, params_path(model_file, None, deploy), configure_threads(None),
-                         deploy['input_shape'])
+    runner = make_runner(model_file, params_path(model_file, None, deploy), RuntimeOptions(),
+                         configure_threads(None), deploy['input_shape'])
     return runner, deploy
 
 

@@ -10,12 +10,9 @@ DRINK_CLIP = 'S001C001P001R001A001_rgb.avi'   # NTU's Kinect colour stream: mirr
 
 def skeleton_inputs(model_file, deploy, skeleton_dir):
     """(names, inputs) of every .skeleton file under skeleton_dir, read by infer.py's source."""
-    import infer
-    from deploy.sources import open_samples
-    args = infer.build_parser().parse_args(['--model_file', str(model_file),
-                                            '--skeleton', str(skeleton_dir)])
+    from deploy.sources import skeleton
     failures = []
-    samples = list(open_samples(args, deploy, failures))
+    samples = list(skeleton.open_samples([skeleton_dir], deploy, failures))
     assert not failures, failures
     return [name for name, _, _ in samples], to_model_inputs([s for _, s, _ in samples], deploy)
 

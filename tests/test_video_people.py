@@ -85,12 +85,11 @@ def made_clips(clips, tmp_path_factory):
 def xview(exported_xview):
     """(runner, deploy) of the exported X-view model, in this process."""
     from deploy.model_config import params_path, read_deploy_config
+    from deploy.options import RuntimeOptions
     from deploy.runtimes import configure_threads, make_runner
-    from infer import build_parser
-    args = build_parser().parse_args(['--model_file', str(exported_xview)])
     deploy = read_deploy_config(exported_xview)
-    return make_runner(args, params_path(exported_xview, None, deploy), configure_threads(None),
-                       deploy['input_shape']), deploy
+    return make_runner(exported_xview, params_path(exported_xview, None, deploy),
+                       RuntimeOptions(), configure_threads(None), deploy['input_shape']), deploy
 
 
 def scored(poses, xview, mirrored=True):
