@@ -18,18 +18,14 @@ def skeleton_inputs(model_file, deploy, skeleton_dir):
 
 
 def clip_inputs(deploy, poses_by_name, stride=30):
-    """(names, inputs) of every window of the clips' poses (name -> reader.video VideoPoses)."""
-    from deploy.sources.video import VideoClip, window_bounds
-    from reader.video import video_annotation
+    """(names, inputs) of every window of the clips' poses (name -> reader.video VideoPoses),
+    cut and prepared by infer.py's video path."""
+    from deploy.video_windows import file_windows, window_sample
     names, samples = [], []
     for name, poses in poses_by_name.items():
-        annotation = video_annotation(poses, deploy['layout'], deploy['keypoint_dim'],
-                                      mirrored=name == DRINK_CLIP)
-        clip = VideoClip(poses, annotation,
-                         window_bounds(poses.num_frames, deploy['num_frame'], stride))
-        for window, sample, _ in clip.samples(deploy):
-            names.append(window)
-            samples.append(sample)
+        for number, window in enumerate(file_windows(poses, deploy, stride)):
+            names.append(f'{name} window {number}')
+            samples.append(window_sample(window, deploy, mirrored=name == DRINK_CLIP))
     return names, np.stack([to_model_inputs([s], deploy)[0] for s in samples])
 
 
