@@ -39,11 +39,13 @@ class Prediction:
 
 @dataclass
 class WindowPrediction(Prediction):
-    """A window [start_frame, end_frame) of a video, its time span in seconds."""
+    """A window [start_frame, end_frame) of a video, its time span in seconds and the number of
+    people in it (the model's bodies: at most two)."""
     start_frame: int = 0
     end_frame: int = 0
     start_s: float = 0.0
     end_s: float = 0.0
+    people: int = 0
 
 
 class Predictions(list):
@@ -109,6 +111,6 @@ def video_prediction(name, entry):
     windows = [WindowPrediction(f'{name}@{w["start_frame"]}-{w["end_frame"]}',
                                 np.asarray(w['logits'], np.float32),
                                 [tuple(top) for top in w['top5']], None, w['start_frame'],
-                                w['end_frame'], w['start_s'], w['end_s'])
+                                w['end_frame'], w['start_s'], w['end_s'], w['people'])
                for w in entry['windows']]
     return VideoPrediction(name, windows, entry)

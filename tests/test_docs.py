@@ -153,25 +153,34 @@ def test_yaml_blocks_read(block, tmp_path):
         assert all(key in cfg for key in content if key != '_base_')
 
 
-def placeholders():
-    from conftest import DRINK_CLIP, VIDEO_DIR
-    return {"'clip.mp4'": repr(str(VIDEO_DIR / DRINK_CLIP))}
+def placeholder_values(code, request):
+    """The files a run block names, as the test has them: the shared drinking clip for
+    'clip.mp4', the published X-view model exported for 'xview.json'."""
+    from conftest import DRINK_CLIP, VIDEO_DIR, need_clip, need_mediapipe
+    values = {}
+    if "'clip.mp4'" in code:
+        need_clip(DRINK_CLIP)
+        need_mediapipe()
+        values["'clip.mp4'"] = repr(str(VIDEO_DIR / DRINK_CLIP))
+    if "'xview.json'" in code:
+        values["'xview.json'"] = repr(str(request.getfixturevalue('exported_xview')))
+    return values
 
 
 @pytest.mark.parametrize('block', [b for b in ALL if b[2] == 'python' and 'run' in b[3]],
                          ids=block_id)
-def test_python_blocks_run(block, tmp_path):
+def test_python_blocks_run(block, request):
     code = block[4]
-    for placeholder, value in placeholders().items():
-        if placeholder in code:
-            if 'clip' in placeholder:
-                from conftest import need_clip, need_mediapipe, DRINK_CLIP
-                need_clip(DRINK_CLIP)
-                need_mediapipe()
-            code = code.replace(placeholder, value)
+    for placeholder, value in placeholder_values(code, request).items():
+        code = code.replace(placeholder, value)
     result = subprocess.run([sys.executable, '-c', code], cwd=REPO_DIR, capture_output=True,
                             text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, f'{block_id(block)}:\n{result.stderr[-3000:]}'
+    assert 'Traceback' not in result.stderr
+    if 'predict_video' in code:   # the drinking clip: its window, one person, the summary
+        lines = result.stdout.splitlines()
+        assert re.match(r'\s*0\.00-\s*3\.4\d s  1 people  ', lines[0]), lines
+        assert lines[-1].endswith('1 person tracked'), lines
 
 
 @pytest.mark.parametrize('page', PAGES, ids=lambda p: p.name)
