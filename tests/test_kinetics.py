@@ -5,7 +5,6 @@ import json
 import pickle
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -114,7 +113,7 @@ def test_infer_reads_clips_as_gd_does(tmp_path):
     shutil.copytree(FIXTURE / 'kinetics_train', folder)
     ntu_file = write_synthetic_dataset(folder, actions=(1,), samples_per_action=1)[0]
     failures = []
-    samples = list(skeleton_source.open_samples(SimpleNamespace(skeleton=[folder]), DEPLOY,
+    samples = list(skeleton_source.open_samples([folder], DEPLOY,
                                                 failures))
     assert failures == [str(folder / 'zz4OtXvzS9Q.json')]   # no skeleton: an error line
     assert [(name, label) for name, _, label in samples] == \
@@ -124,7 +123,7 @@ def test_infer_reads_clips_as_gd_does(tmp_path):
     with pytest.raises(InferError, match=r'\.skeleton files \(ntu \.skeleton files\) hold 3D '
                                          r'ntu poses, but this model takes 2D poses in the '
                                          r'kinetics layout'):
-        list(skeleton_source.open_samples(SimpleNamespace(skeleton=[ntu_file]), DEPLOY, []))
+        list(skeleton_source.open_samples([ntu_file], DEPLOY, []))
 
 
 KINETICS_CONFIG = '''_base_: _base_/efficientgcn.yaml
