@@ -34,7 +34,7 @@ def test_pose_demo_reaches_80_percent(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert ann_file.is_file()
     data = tmp_path / 'npy' / 'original' / 'pose-demo' / 'eval_data.npy'
-    assert np.load(data, mmap_mode='r').shape == (120, 3, 32, 17, 2)
+    assert np.load(data, mmap_mode='r').shape == (120, 3, 16, 17, 2)
     run_dir = next(work_dir.glob('*/*/'))
     best = json.loads((run_dir / 'eval_results.json').read_text())
     assert best['num_samples'] == 120

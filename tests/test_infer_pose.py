@@ -63,13 +63,14 @@ def test_a_2d_model_on_a_pose_file_reports_bad_samples_and_infers_the_others(
     unlabelled = annotation_2d('unlabelled', 0) | {'label': None}
     ann_file = write_pickle(tmp_path / 'poses.pkl', good + [bad, unlabelled])
     output = tmp_path / 'out.json'
+    max_frame = yaml.safe_load(model_file.with_suffix('.yml').read_text())['max_frame']
     for runtime in RUNTIMES:
         result = infer(model_file_for(runtime, model_file), '--pose_file', ann_file,
                        '--output', output)
         assert result.returncode == 0 and 'Traceback' not in result.stderr, result.stderr
         errors = error_lines(result)
         assert len(errors) == 1 and 'broken' in errors[0] and 'img_shape' in errors[0]
-        samples = [pose_sample(a, 17, 2, 32)[0] for a in good + [unlabelled]]
+        samples = [pose_sample(a, 17, 2, max_frame)[0] for a in good + [unlabelled]]
         inputs = np.stack([build_inputs(s, 'JVB', graph.connect_joint, graph.center,
                                         keypoint_dim=2) for s in samples])
         names = ['clip0', 'clip1', 'clip2', 'unlabelled']

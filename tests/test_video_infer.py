@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from helpers import run_main, write_empty_room
 from conftest import DRINK_CLIP, HUG_CLIP
@@ -216,5 +217,6 @@ def test_class_folders_of_videos_to_a_trained_2d_model_and_back(clips, tmp_path)
     assert from_video.returncode == 0, from_video.stderr[-3000:]
     file_logits = json.loads((tmp_path / 'file.json').read_text())['hug/a']['logits']
     window = json.loads((tmp_path / 'video.json').read_text())['a']['windows'][0]
-    assert (window['start_frame'], window['end_frame']) == (0, 32)
+    num_frame = yaml.safe_load(model_file.with_suffix('.yml').read_text())['num_frame']
+    assert (window['start_frame'], window['end_frame']) == (0, num_frame)
     np.testing.assert_allclose(window['logits'], file_logits, rtol=0, atol=1e-4)
