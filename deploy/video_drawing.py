@@ -69,16 +69,18 @@ def drawn(cv2, frame, people, label):
 
 
 def save_video(poses, entry, path):
-    """Writes the drawn clip (a file's VideoPoses: every decoded frame) to `path` at the clip's
-    frame rate and size."""
+    """Writes the drawn clip (a file's VideoPoses) to `path` at the clip's frame rate and size:
+    every decoded frame, those the pose models skipped with the people as they are between the
+    frames around it (VideoPoses.at_times)."""
     cv2 = import_cv2()
     info, frames = open_video(poses.path)
     writer = open_writer(path, info.fps, info.width, info.height)
-    labels = frame_labels(entry, poses.num_frames)
+    labels = frame_labels(entry, poses.video_frames)
     try:
-        for index, (_, frame) in enumerate(frames):
-            if index < poses.num_frames:
-                people = [(p, poses.image[p, index]) for p in np.flatnonzero(poses.found[:, index])]
+        for index, (time, frame) in enumerate(frames):
+            if index < len(labels):
+                shown = poses.at_times(np.array([time]), info.fps)
+                people = [(p, shown.image[p, 0]) for p in np.flatnonzero(shown.found[:, 0])]
                 frame = drawn(cv2, frame, people, labels[index])
             else:
                 frame = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)

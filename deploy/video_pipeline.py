@@ -52,7 +52,7 @@ def predict_video(source, runner, deploy, stride=30, mirrored=False, batch_size=
         runner(np.zeros([1] + list(deploy['input_shape'][1:]), np.float32))
         return _live(LiveVideo(source, stream_timeout, stream_timeout), models, runner, deploy,
                      stride, mirrored, on_window, progress, save_video)
-    poses = video_poses(source, progress)
+    poses = video_poses(source, progress, rate=float(deploy['frame_rate']))
     entry = score_poses(poses, runner, deploy, stride, mirrored, batch_size, on_window)
     if save_video:
         entry['saved'] = str(draw_video(poses, entry, save_video))

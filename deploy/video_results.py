@@ -43,8 +43,9 @@ def clip_entry(poses, windows, deploy, live=None):
     """The --output JSON entry of one video."""
     seen = poses.num_people
     entry = {'path': str(poses.path), 'fps': float(poses.fps),
-             'frame_rate': float(deploy['frame_rate']), 'frames': poses.num_frames,
-             'frames_with_person': int(poses.anyone.sum()), 'people_seen': seen,
+             'frame_rate': float(deploy['frame_rate']), 'frames': poses.video_frames,
+             'frames_posed': poses.num_frames, 'frames_with_person': int(poses.anyone.sum()),
+             'people_seen': seen,
              'people_kept': people_note(seen), 'windows': windows,
              'summary': summary(windows, deploy['class_names'])}
     if live:
@@ -72,13 +73,19 @@ def print_window(window, name, k):
 
 def print_summary(entry, name):
     result = entry['summary']
+    posed = '' if entry['frames_posed'] == entry['frames'] else (
+        f' (poses on the {entry["frames_posed"]} the model\'s {entry["frame_rate"]:g} frames/s '
+        'take)')
     line = (f'{name}: {result["class"]} (class {result["pred"]}, mean prob '
             f'{result["mean_prob"]:.2f}, top-1 in {result["top1_windows"]} of '
-            f'{result["windows"]} windows); {entry["frames"]} frames, a person in '
+            f'{result["windows"]} windows); {entry["frames"]} frames{posed}, a person in '
             f'{entry["frames_with_person"]}, {entry["people_kept"]}')
     live = entry.get('live')
     if live:
-        line += (f'; live: {live["frames_arrived"]} frames arrived, {live["frames_skipped"]} '
+        not_needed = live.get('frames_not_needed')
+        arrived = f'{live["frames_arrived"]} frames arrived' + (
+            f' ({not_needed} not needed at the model\'s rate)' if not_needed else '')
+        line += (f'; live: {arrived}, {live["frames_skipped"]} '
                  f'skipped, {live["windows_skipped"]} windows skipped, delay '
                  f'{live["mean_delay_s"]:.2f} s mean, {live["max_delay_s"]:.2f} s max; '
                  f'{live["ended"]}')

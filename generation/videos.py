@@ -51,9 +51,9 @@ def annotations_from_videos(args, settings, progress=True):
     cache = Path(args['root_folder']) / CACHE_FOLDER
     cache.mkdir(parents=True, exist_ok=True)
     videos = sorted({path for listed in phases.values() for path, _, _ in listed})
-    failed = extract_poses(videos, cache, progress)
-    mirrored = bool(args.get('videos_mirrored'))
     rate = float(args.get('frame_rate') or DEFAULT_FRAME_RATE)
+    failed = extract_poses(videos, cache, rate, progress)
+    mirrored = bool(args.get('videos_mirrored'))
     annotations, splits, unusable = {}, {}, {}
     for phase, listed in phases.items():
         split_name = args.get('train_split' if phase == 'train' else 'eval_split') or phase
@@ -63,7 +63,7 @@ def annotations_from_videos(args, settings, progress=True):
                 unusable[phase].append((name, failed[path]))
                 continue
             if name not in annotations:
-                poses = load_poses(cache_file(cache, path), path).at_rate(rate)
+                poses = load_poses(cache_file(cache, path, rate), path).at_rate(rate)
                 annotation = video_annotation(poses, settings['layout'],
                                               settings['keypoint_dim'], label, mirrored)
                 annotations[name] = dict(annotation, frame_dir=name)
@@ -122,27 +122,29 @@ def _videos_of_list(list_file, key):
     return listed
 
 
-def cache_file(cache, path):
-    """The cache file of a video: its name, and a hash of its path, size and modification time
-    and of the poses' format (a changed or replaced video is extracted again, and so is every
-    video when the format changes)."""
+def cache_file(cache, path, rate):
+    """The cache file of a video: its name, and a hash of its path, size and modification time,
+    of the frame rate its poses are taken at (the frames the pose models ran on) and of the
+    poses' format (a changed or replaced video is extracted again, and so is every video when
+    the rate or the format changes)."""
     stat = Path(path).stat()
-    key = f'{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{POSES_FORMAT}'
+    key = f'{Path(path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{rate:g}|{POSES_FORMAT}'
     return cache / f'{Path(path).stem}-{hashlib.sha1(key.encode()).hexdigest()[:16]}.npz'
 
 
-def extract_poses(videos, cache, progress):
-    """Extract the videos whose cache file is missing, on every core; returns {path: reason} of
-    those that could not be read (they are tried again on the next run)."""
+def extract_poses(videos, cache, rate, progress):
+    """Extract the videos whose cache file is missing, on every core, on the frames taken at
+    `rate` frames/s; returns {path: reason} of those that could not be read (they are tried
+    again on the next run)."""
     failed, jobs = {}, []
     for path in videos:
         try:
-            target = cache_file(cache, path)
+            target = cache_file(cache, path, rate)
         except OSError as e:
             failed[path] = f'cannot read it ({e.strerror})'
             continue
         if not target.exists():
-            jobs.append((path, target))
+            jobs.append((path, target, rate))
     logger.info('video poses: %d of %d cached, extracting %d', len(videos) - len(jobs) -
                 len(failed), len(videos), len(jobs))
     if not jobs:
@@ -164,9 +166,9 @@ def _pool(num_jobs):
 
 def _extract(job):
     """In a worker: one video's poses into its cache file; (path, None) or (path, reason)."""
-    path, target = job
+    path, target, rate = job
     try:
-        poses = video_poses(path, threads=1)   # a process a core: one thread each
+        poses = video_poses(path, threads=1, rate=rate)   # a process a core: one thread each
     except VideoError as e:
         return path, str(e).removeprefix(f'{path}: ')
     except Exception as e:   # noqa: BLE001 - report, skip, carry on with the other videos

@@ -94,7 +94,7 @@ def test_a_video_is_its_windows(recognizer, clips, clip_poses, monkeypatch):
     from conftest import DRINK_CLIP
     from deploy import video_pipeline
     monkeypatch.setattr(video_pipeline, 'video_poses',
-                        lambda path, progress=None: clip_poses[DRINK_CLIP])
+                        lambda path, progress=None, **_: clip_poses[DRINK_CLIP])
     result = recognizer.predict_video(clips[DRINK_CLIP], stride=20)
     assert result.name == clips[DRINK_CLIP].stem and len(result.windows) > 2
     starts = [w.start_frame for w in result.windows]

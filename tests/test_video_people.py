@@ -61,12 +61,35 @@ def three_people(hug_frames, drink_frames):
     return frames
 
 
+class CountingModels:
+    """PoseModels that count the frames they are run on and their calls."""
+
+    def __init__(self, models):
+        self.models, self.frames, self.calls, self.last = models, 0, 0, None
+
+    def _count(self, frame):
+        whole = frame if frame.base is None else frame.base   # the detector gets a square of it
+        if whole is not self.last:
+            self.frames, self.last = self.frames + 1, whole
+        self.calls += 1
+
+    def detect(self, frame):
+        self._count(frame)
+        return self.models.detect(frame)
+
+    def landmarks(self, frame, region):
+        self._count(frame)
+        return self.models.landmarks(frame, region)
+
+
 @pytest.fixture(scope='module')
 def made_clips(clips, tmp_path_factory):
     """The re-timed copies of both clips and a clip of three people (1.2 s), written by the
-    test, with their poses, extracted once for the run: {name: (path, VideoPoses)}."""
+    test, with their poses at the model's 30 frames/s (as infer.py reads them), extracted once
+    for the run: {name: (path, VideoPoses, (frames the pose models ran on, their calls))}."""
     def make(folder):
         from reader.video import video_poses
+        from reader.video.pose_models import PoseModels
         originals = {name: read_frames(path) for name, path in clips.items()}
         written = {'three_people.avi': write_clip(
             folder / 'three_people.avi', three_people(originals[HUG_CLIP][:36],
@@ -75,7 +98,11 @@ def made_clips(clips, tmp_path_factory):
             for rate in RATES:
                 copy = f'{rate}fps_{name}'
                 written[copy] = write_clip(folder / copy, retimed(frames, rate), rate)
-        poses = {name: (path, video_poses(path)) for name, path in written.items()}
+        models, poses = PoseModels(), {}
+        for name, path in written.items():
+            counting = CountingModels(models)
+            poses[name] = (path, video_poses(path, rate=30, models=counting),
+                           (counting.frames, counting.calls))
         (folder / 'poses.pkl').write_bytes(pickle.dumps(poses))
     folder = made_once(tmp_path_factory, 'made_clips', make)
     return pickle.loads((folder / 'poses.pkl').read_bytes())
@@ -113,7 +140,7 @@ def test_a_clip_retimed_to_60_and_15_fps_gives_the_30_fps_result(clip, clip_pose
     original = scored(clip_poses[clip], xview, MIRRORED[clip])
     expected = probabilities(original)
     for rate in RATES:
-        path, poses = made_clips[f'{rate}fps_{clip}']
+        path, poses, _ = made_clips[f'{rate}fps_{clip}']
         assert poses.fps == rate
         entry = scored(poses, xview, MIRRORED[clip])
         (window,), (first,) = entry['windows'], original['windows']
@@ -124,11 +151,27 @@ def test_a_clip_retimed_to_60_and_15_fps_gives_the_30_fps_result(clip, clip_pose
 
 
 def test_without_the_time_stamps_60_fps_is_read_wrong(made_clips, clip_poses):
-    """What the time stamps fix: a 60 frames/s copy read frame by frame shows the model the
-    motion at half speed (twice the frames); at its time stamps it has the original's."""
-    _, poses = made_clips[f'60fps_{HUG_CLIP}']
-    assert poses.num_frames == 2 * clip_poses[HUG_CLIP].num_frames
+    """What the time stamps fix: a 60 frames/s copy read frame by frame would show the model
+    the motion at half speed (twice the frames); at its time stamps it has the original's."""
+    _, poses, _ = made_clips[f'60fps_{HUG_CLIP}']
+    assert poses.video_frames == 2 * clip_poses[HUG_CLIP].num_frames
     assert poses.at_rate(30).num_frames == clip_poses[HUG_CLIP].num_frames
+
+
+@pytest.mark.parametrize('clip', [DRINK_CLIP, HUG_CLIP])
+def test_the_pose_models_run_on_the_frames_the_model_takes(clip, made_clips, clip_poses):
+    """Of a 60 frames/s copy the pose models run on every other frame only (those the model's
+    30 frames/s clock takes), and about half as often as on each frame; of the 15 frames/s
+    copy on every frame."""
+    original = clip_poses[clip]
+    _, poses, (frames, calls) = made_clips[f'60fps_{clip}']
+    assert poses.video_frames == 2 * original.num_frames
+    assert frames == poses.num_frames == original.num_frames, (frames, poses.num_frames)
+    assert list(poses.frame_index) == list(range(0, poses.video_frames, 2))
+    people = poses.found.sum()
+    assert people <= calls < 1.5 * people, (calls, people)
+    _, slower, (frames, _) = made_clips[f'15fps_{clip}']
+    assert frames == slower.num_frames == slower.video_frames
 
 
 def test_the_hug_is_hugging_with_two_bodies(clip_poses, xview):
@@ -146,7 +189,7 @@ def test_the_hug_is_hugging_with_two_bodies(clip_poses, xview):
 def test_three_people_keep_the_two_most_prominent_and_say_so(made_clips, xview):
     """The hugging pair and a person standing beside them: three people tracked, the pair kept
     as the model's two bodies, and the output says so."""
-    _, poses = made_clips['three_people.avi']
+    _, poses, _ = made_clips['three_people.avi']
     assert poses.num_people == 3, poses.found.sum(axis=1)
     kept = poses.prominent(2)
     standing = (set(range(3)) - set(kept)).pop()
@@ -175,3 +218,30 @@ def test_a_camera_that_does_not_exist_is_one_line(xview):
     with pytest.raises(VideoError) as error:
         predict_video('9', runner, deploy, stream_timeout=2)
     assert str(error.value) == 'camera 9: no such camera, or it is in use'
+
+
+def test_a_drawn_60_fps_video_shows_the_frames_without_poses_between_those_with(tmp_path):
+    """--save-video of a 60 frames/s video whose poses were taken on every other frame: every
+    frame is written, a frame without poses showing the people between the frames around it
+    (a person moving 2 pixels a frame is drawn 2 pixels on in each), and after the last pose,
+    that pose."""
+    pytest.importorskip('cv2')
+    from deploy.video_drawing import save_video
+    from reader.video import VideoPoses
+    frames = 12
+    path = write_clip(tmp_path / 'moving.avi', [np.zeros((120, 160, 3), np.uint8)] * frames, 60)
+    rows = np.arange(0, frames, 2)
+    image = np.zeros((1, len(rows), 33, 2), np.float32)
+    image[..., 0], image[..., 1] = 40 + 2 * rows[None, :, None], 90
+    poses = VideoPoses(path, 60.0, (120, 160), rows / 60, rows, np.zeros((1, len(rows), 33, 3),
+                       np.float32), image, np.ones((1, len(rows), 33), np.float32),
+                       np.ones((1, len(rows)), bool), frames_read=frames)
+    entry = {'windows': [{'start_frame': 0, 'top5': [[0, 'moving', 0.5]]}]}
+    drawn = read_frames(save_video(poses, entry, tmp_path / 'drawn.avi'))
+    assert len(drawn) == frames
+    for index, frame in enumerate(drawn):
+        blue, green, red = (frame[60:].astype(int)[..., c] for c in range(3))
+        joint = (red > 150) & (green < 120) & (blue < 120)
+        assert joint.any(), index
+        shown = 40 + 2 * min(index, rows[-1])      # after the last pose, that pose held
+        assert np.flatnonzero(joint.any(axis=0)).mean() == pytest.approx(shown, abs=0.6)

@@ -4,9 +4,11 @@ video, no MediaPipe."""
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from deploy.video_windows import WindowCutter
 from reader.video import VideoPoses
+from reader.video.timing import FrameClock
 
 
 def moving_poses(times, found=None):
@@ -74,3 +76,36 @@ def test_windows_of_a_file_and_of_a_live_stream():
     assert live.final(83, least=7) == []          # 4 frames after the last window
     assert live.final(90, least=7) == [(26, 90)]
     assert live.final(90) == []
+
+
+def taken(times, rate=30):
+    """The rows FrameClock takes of frames at these times, deciding frame by frame."""
+    clock = FrameClock(rate)
+    return [row for row, time in enumerate(times) if clock.takes(time)]
+
+
+def test_the_clock_takes_every_other_frame_at_60_fps_and_every_frame_up_to_30():
+    assert taken(np.arange(24) / 60) == list(range(0, 24, 2))
+    assert taken(np.arange(48) / 120) == list(range(0, 48, 4))
+    assert taken(np.arange(25) / 50) == [0, 2, 3, 5, 7, 8, 10, 12, 13, 15, 17, 18, 20, 22, 23]
+    for fps in (15, 24, 25, 30):
+        assert taken(np.arange(40) / fps) == list(range(40)), fps
+    # 30 frames/s arriving up to 10 ms early or late (a stream's arrival times)
+    jitter = np.random.RandomState(0).uniform(-0.01, 0.01, 60)
+    assert taken(np.arange(60) / 30 + jitter) == list(range(60))
+
+
+@pytest.mark.parametrize('fps', [24, 25, 30, 48, 50, 60, 90, 120])
+def test_the_frames_taken_give_the_poses_of_every_frame(fps):
+    """At the model's 30 frames/s, the frames the clock takes give the poses that every frame
+    gives: the same ticks, and on a steady motion the same positions within a quarter tick
+    (frames_at takes a frame up to a quarter tick late)."""
+    times = np.arange(int(fps * 1.5) + 1) / fps
+    every = moving_poses(times)
+    rows = taken(times)
+    assert len(rows) == (len(times) if fps <= 30 else 46), (len(rows), len(times))
+    some = every.rows(rows).at_rate(30)
+    assert some.num_frames == every.at_rate(30).num_frames
+    np.testing.assert_allclose(some.world, every.at_rate(30).world, atol=1 / 120 + 1e-6)
+    np.testing.assert_allclose(some.world[0, :, 0, 0], np.arange(some.num_frames) / 30,
+                               atol=1 / 120 + 1e-6)

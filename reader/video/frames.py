@@ -47,6 +47,15 @@ def open_video(path):
     """(VideoInfo, iterator of (seconds, RGB uint8 frame (height, width, 3))); VideoError for a
     path that is not a file OpenCV can decode. Each frame's time is its time stamp in the file
     (a variable frame rate stays as filmed), from the first frame's."""
+    info, frames = open_frames(path)
+    return info, ((time, image) for _, time, image in frames)
+
+
+def open_frames(path, takes=None):
+    """(VideoInfo, iterator of (index, seconds, RGB frame or None)) of every frame, as
+    open_video, the image None where `takes(seconds)` says the frame is not needed: such a
+    frame is only grabbed (demuxed, and decoded where the codec must decode every frame), never
+    retrieved as an image nor colour-converted."""
     cv2 = import_cv2()
     path = Path(path)
     if not path.is_file():
@@ -61,19 +70,21 @@ def open_video(path):
     fps = capture.get(cv2.CAP_PROP_FPS)
     info = VideoInfo(path, fps if fps and fps > 0 else DEFAULT_FPS, first.shape[0],
                      first.shape[1], int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
-    return info, _frames(cv2, capture, first)
+    return info, _frames(cv2, capture, first, takes or (lambda time: True))
 
 
-def _frames(cv2, capture, first):
-    fps = capture.get(cv2.CAP_PROP_FPS) or DEFAULT_FPS
-    stamps = FrameTimes(fps)
+def _frames(cv2, capture, first, takes):
+    stamps = FrameTimes(capture.get(cv2.CAP_PROP_FPS) or DEFAULT_FPS)
     try:
-        frame = first
-        while frame is not None:
-            yield stamps.next(capture.get(cv2.CAP_PROP_POS_MSEC)), \
-                cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-            ok, frame = capture.read()
-            frame = frame if ok else None
+        time = stamps.next(capture.get(cv2.CAP_PROP_POS_MSEC))
+        yield 0, time, cv2.cvtColor(first, cv2.COLOR_BGR2RGB) if takes(time) else None
+        index = 0
+        while capture.grab():
+            index += 1
+            # the time stamp of the frame grabbed (set by grab, before any retrieve)
+            time = stamps.next(capture.get(cv2.CAP_PROP_POS_MSEC))
+            ok, frame = capture.retrieve() if takes(time) else (False, None)
+            yield index, time, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok else None
     finally:
         capture.release()
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .frames import INSTALL, VideoError, VideoSetupError, native_stderr_muted, open_video
+from .frames import INSTALL, VideoError, VideoSetupError, native_stderr_muted, open_frames
 from .pose_models import DETECTOR, LANDMARK_MODEL, NUM_LANDMARKS, PoseModels, import_litert
-from .timing import frames_at, tick_times
+from .timing import FrameClock, frames_at, tick_times
 
 # Prominence: how long a person is in view, times how tall (in frame heights) plus how fast
 # their landmarks move (in body heights per second, weighted by this).
@@ -37,10 +37,16 @@ class VideoPoses:
     image: np.ndarray         # (P, T, 33, 2) float32, pixels
     visibility: np.ndarray    # (P, T, 33) float32
     found: np.ndarray         # (P, T) bool: that person in that frame
+    frames_read: int = None   # the frames decoded; None: the rows are every frame
 
     @property
     def num_frames(self):
         return len(self.times)
+
+    @property
+    def video_frames(self):
+        """The frames of the video read (its rows are those the pose models ran on)."""
+        return self.num_frames if self.frames_read is None else self.frames_read
 
     @property
     def num_people(self):
@@ -122,6 +128,7 @@ class PoseRecorder:
         self.path, self.fps, self.img_shape = path, fps, img_shape
         self.times, self.frame_index, self.frames = [], [], []
         self.identities = {}   # the identities seen, in order of appearance
+        self.frames_read = None   # set when frames were read that are not recorded
 
     def add(self, time, frame_index, people):
         self.times.append(time)
@@ -156,26 +163,31 @@ class PoseRecorder:
         return VideoPoses(Path(str(self.path)), self.fps, tuple(self.img_shape),
                           np.array(self.times[start:], np.float64),
                           np.array(self.frame_index[start:], int), world, image, visibility,
-                          found)
+                          found, self.frames_read)
 
 
-def video_poses(path, progress=None, threads=None):
+def video_poses(path, progress=None, threads=None, rate=None, models=None):
     """The VideoPoses of a video file; VideoError when it cannot be decoded or shows nobody,
-    VideoSetupError when MediaPipe or LiteRT is missing. `progress(frames_done)` is called per
-    frame; `threads`: the pose models' (pose_models.THREADS by default)."""
+    VideoSetupError when MediaPipe or LiteRT is missing. `rate`: the frame rate the poses will
+    be taken at (VideoPoses.at_rate): the pose models run only on the frames its clock takes
+    (timing.FrameClock: every other frame of a 60 frames/s video at 30), every frame without
+    it. `progress(frames_read)` is called per frame; `threads`: the pose models' (pose_models.
+    THREADS by default); `models`: pose_models.PoseModels to run (loaded here by default)."""
     from .tracking import PeopleTracker
     import_mediapipe()
     with native_stderr_muted():
-        info, frames = open_video(path)
-        tracker = PeopleTracker(PoseModels(threads))
+        info, frames = open_frames(path, FrameClock(rate).takes if rate else None)
+        tracker = PeopleTracker(models or PoseModels(threads))
         recorder = PoseRecorder(Path(path), info.fps, (info.height, info.width))
-        for index, (time, frame) in enumerate(frames):
-            recorder.add(time, index, tracker.step(frame, time))
+        for index, time, frame in frames:
+            if frame is not None:
+                recorder.add(time, index, tracker.step(frame, time))
+            recorder.frames_read = index + 1
             if progress:
                 progress(index + 1)
     poses = recorder.poses()
     if not poses.num_people:
-        raise VideoError(f'{path}: no person found in any of its {poses.num_frames} frames')
+        raise VideoError(f'{path}: no person found in any of its {poses.video_frames} frames')
     return poses
 
 
