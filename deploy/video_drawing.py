@@ -94,8 +94,10 @@ class LiveRecording:
     """--save-video of a camera or stream, drawn as it is processed with the latest window's
     top-1, at most RECORDING_WIDTH pixels wide: each frame written as often as the model's clock
     ticked since the last one, so that the file plays at the speed of what was filmed (skipped
-    frames are held). The writing is done in a thread of its own: the processing never waits
-    for the encoder."""
+    frames are held). The frames are scaled, drawn and written in a thread of its own: the
+    processing never waits for them (at most QUEUED frames wait; then it does)."""
+
+    QUEUED = 30
 
     def __init__(self, path, rate, width, height):
         self.cv2 = import_cv2()
@@ -105,27 +107,19 @@ class LiveRecording:
         self.size = size
         self.writer = open_writer(path, rate, *size)
         self.written, self.label, self.last = 0, '', None
-        self.queue = queue.Queue()
+        self.queue = queue.Queue(self.QUEUED)
         self.thread = threading.Thread(target=self._write, daemon=True)
         self.thread.start()
 
     def add(self, frame, seconds, people):
         """An RGB frame at `seconds` with {person: (33, 2) pixels}."""
-        if self._due(seconds) > 0:
-            small = self.cv2.resize(frame, self.size, interpolation=self.cv2.INTER_AREA)
-            people = [(person, points * self.scale) for person, points in sorted(people.items())]
-            self.last = drawn(self.cv2, small, people, self.label)
-            self._hold(self.last, seconds)
+        due = self._due(seconds)
+        if due > 0:
+            self.queue.put((frame, sorted(people.items()), self.label, due))
+            self.written += due
 
     def _due(self, seconds):
         return int(seconds * self.rate + 0.5) + 1 - self.written
-
-    def _hold(self, image, seconds):
-        """The image written until the model's clock reaches `seconds`."""
-        due = self._due(seconds)
-        if due > 0:
-            self.queue.put((image, due))
-            self.written += due
 
     def window(self, entry):
         _, name, prob = entry['top5'][0]
@@ -133,15 +127,21 @@ class LiveRecording:
 
     def _write(self):
         while (item := self.queue.get()) is not None:
-            image, count = item
+            frame, people, label, count = item
+            if frame is not None:   # else the last frame drawn, held
+                small = frame if frame.shape[1::-1] == self.size else self.cv2.resize(
+                    frame, self.size, interpolation=self.cv2.INTER_AREA)
+                self.last = drawn(self.cv2, small, [(person, points * self.scale)
+                                                    for person, points in people], label)
             for _ in range(count):
-                self.writer.write(image)
+                self.writer.write(self.last)
 
     def close(self, seconds=None):
         """`seconds`: when the last frame arrived; the last frame drawn is held until then (the
         frames that arrived after it were not processed), so the file lasts as the stream did."""
-        if seconds is not None and self.last is not None:
-            self._hold(self.last, seconds)
+        due = self._due(seconds) if seconds is not None and self.written else 0
+        if due > 0:
+            self.queue.put((None, None, None, due))
         self.queue.put(None)
         self.thread.join()
         self.writer.release()

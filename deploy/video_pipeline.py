@@ -17,17 +17,17 @@ import time
 
 import numpy as np
 
-from reader.video import VideoError, video_poses
+from reader.video import video_poses
 from reader.video.frames import native_stderr_muted
 from reader.video.landmarks import import_mediapipe
 from reader.video.live import LiveVideo, is_live
 from reader.video.pose_models import PoseModels
 
 from .batches import to_model_inputs
-from .video_drawing import LiveRecording
 from .video_drawing import save_video as draw_video
+from .video_live import live_entry, model_process
 from .video_results import clip_entry, window_entry
-from .video_windows import ClipTracker, check_length, file_windows, window_sample
+from .video_windows import check_length, file_windows, window_sample
 
 STREAM_TIMEOUT_S = 10.0   # seconds without a frame after which a camera or stream has stopped
 
@@ -45,13 +45,8 @@ def predict_video(source, runner, deploy, stride=30, mirrored=False, batch_size=
     if stride < 1:
         raise ValueError(f'stride must be at least 1, got {stride}')
     if is_live(source):
-        # the pose models loaded and the model run once before the stream opens: no frame
-        # waits for them (LiteRT's start-up log muted, as when a file is read)
-        with native_stderr_muted():
-            models = PoseModels()
-        runner(np.zeros([1] + list(deploy['input_shape'][1:]), np.float32))
-        return _live(LiveVideo(source, stream_timeout, stream_timeout), models, runner, deploy,
-                     stride, mirrored, on_window, progress, save_video)
+        return _live(source, runner, deploy, stride, mirrored, on_window, progress, save_video,
+                     stream_timeout)
     poses = video_poses(source, progress, rate=float(deploy['frame_rate']))
     entry = score_poses(poses, runner, deploy, stride, mirrored, batch_size, on_window)
     if save_video:
@@ -73,49 +68,23 @@ def score_poses(poses, runner, deploy, stride=30, mirrored=False, batch_size=16,
     return clip_entry(poses, entries, deploy)
 
 
-def _live(video, models, runner, deploy, stride, mirrored, on_window, progress, save_video):
-    clip = ClipTracker(video.name, video.fps, (video.height, video.width), deploy, stride,
-                       growing=True, models=models)
-    recording = save_video and LiveRecording(save_video, clip.rate, video.width, video.height)
-    entries, interrupted, skipped_windows = [], False, 0
-
-    def score(windows):
-        for entry in _scored(windows, runner, deploy, mirrored):
-            entries.append(entry)
-            if recording:
-                recording.window(entry)
-            if on_window:
-                on_window(entry)
-    try:
-        with native_stderr_muted():
-            while (frame := video.next_frame()) is not None:
-                people = clip.add(frame.time, frame.index, frame.image, frame.arrival)
-                if recording:
-                    recording.add(frame.image, frame.time,
-                                  {identity: pose.image for identity, pose in people.items()})
-                if progress:
-                    progress(len(clip.arrivals))
-                ready = clip.windows()
-                skipped_windows += max(0, len(ready) - 1)
-                score(ready[-1:])   # when the CPU is behind, only the newest window
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        video.close()
-        if recording:
-            recording.close(video.newest.time)
-    if not clip.poses().num_people:
-        raise VideoError(f'{video.name}: no person found in the {len(clip.arrivals)} frames '
-                         'processed')
-    check_length(video.name, clip.recorder.times, clip.rate)
-    score(clip.windows(ended=True))
-    live = {'frames_arrived': video.arrived, 'frames_skipped': video.skipped,
-            'windows_skipped': skipped_windows,
-            'ended': 'interrupted (Ctrl-C)' if interrupted else video.ended}
-    entry = clip_entry(clip.poses(), entries, deploy, live)
-    if recording:
-        entry['saved'] = str(recording.path)
-    return entry
+def _live(source, runner, deploy, stride, mirrored, on_window, progress, save_video,
+          stream_timeout):
+    # the pose models loaded and the model run once before the stream opens: no frame waits
+    # for them (LiteRT's start-up log muted, as when a file is read); on the CPU, the model in
+    # a process of its own (video_live.ModelProcess), started meanwhile
+    warm_up = [1] + list(deploy['input_shape'][1:])
+    model = model_process(runner, warm_up) or runner
+    with native_stderr_muted():
+        models = PoseModels()
+    if model is runner:
+        runner(np.zeros(warm_up, np.float32))
+    else:
+        model.ready()
+    video = LiveVideo(source, stream_timeout, stream_timeout, float(deploy['frame_rate']))
+    return live_entry(video, models, deploy, stride,
+                      lambda windows: _scored(windows, model, deploy, mirrored), on_window,
+                      progress, save_video)
 
 
 def _scored(windows, runner, deploy, mirrored):

@@ -13,7 +13,7 @@ from reader.video import VideoError, video_annotation
 from reader.video.landmarks import PoseRecorder
 from reader.video.pose_models import PoseModels
 from reader.video.timing import LATE, frames_at, tick_times
-from reader.video.tracking import PeopleTracker
+from reader.video.tracking import DETECT_EVERY_S, LIVE_DETECT_EVERY_S, PeopleTracker
 
 from .model_config import check_sample_shape
 
@@ -71,7 +71,9 @@ class ClipTracker:
 
     def __init__(self, name, fps, img_shape, deploy, stride, growing=False, models=None):
         self.rate = float(deploy['frame_rate'])
-        self.tracker = PeopleTracker(models or PoseModels())
+        self.tracker = PeopleTracker(models or PoseModels(),
+                                     detect_every=LIVE_DETECT_EVERY_S if growing else
+                                     DETECT_EVERY_S)
         self.recorder = PoseRecorder(name, fps, img_shape)
         self.cutter = WindowCutter(deploy['num_frame'], stride, growing,
                                    int(np.ceil(MIN_SECONDS * self.rate)))

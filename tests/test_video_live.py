@@ -1,10 +1,14 @@
 """infer.py --video on live sources, as a user runs it: a clip served in real time as an MJPEG
 stream on 127.0.0.1 (tests/mjpeg_server.py), read with windows printed while it plays; a stream
 that stops mid-way, an address nobody serves, a server that never sends a frame and a camera
-that does not exist, one line each."""
+that does not exist, one line each; the scorer thread and the model's own process that keep
+the model off the pose models' way."""
+import functools
+import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -106,3 +110,55 @@ def test_a_recording_lasts_as_long_as_the_stream(tmp_path):
         recording.add(np.full((48, 64, 3), index, np.uint8), index / 30, {})
     recording.close(59 / 30)                    # the stream's last frame arrived at 1.97 s
     assert frame_count(tmp_path / 'held.avi') == 60
+
+
+def test_the_scorer_scores_the_newest_window_and_counts_those_left_out():
+    """While the model is busy with one window, of those ready meanwhile only the newest is
+    scored next (the others counted as skipped); what scoring raises reaches the caller."""
+    from deploy.video_live import WindowScorer
+    done, busy, release = [], threading.Event(), threading.Event()
+
+    def score(windows):
+        busy.set()
+        release.wait(10)
+        done.extend(windows)
+    scorer = WindowScorer(score)
+    scorer.submit([1])
+    assert busy.wait(10)           # window 1 is being scored
+    scorer.submit([2, 3])          # 2 left out, 3 waits
+    scorer.submit([])
+    scorer.submit([4])             # replaces 3
+    release.set()
+    scorer.close()
+    assert done == [1, 4] and scorer.skipped == 2
+
+    def fail(windows):
+        raise ValueError('the model failed')
+    failing = WindowScorer(fail)
+    failing.submit([1])
+    with pytest.raises(ValueError, match='the model failed'):
+        failing.close()
+
+
+def test_the_model_process_runs_the_runner_built_again():
+    """On the CPU the live model runs in a process of its own (Paddle Inference holds the GIL
+    while it runs): the runner its recipe builds there gives its results here, and what it
+    raises is raised here."""
+    import operator
+
+    from deploy.video_live import ModelProcess
+    batch = np.arange(12, dtype=np.float32).reshape(3, 4)
+    model = ModelProcess(functools.partial(operator.methodcaller, 'sum', axis=1), [1, 4])
+    try:
+        model.ready()
+        np.testing.assert_array_equal(model(batch), batch.sum(axis=1))
+        assert model.process.pid != os.getpid() and model.process.poll() is None
+    finally:
+        model.close()
+    assert model.process.returncode == 0
+    failing = ModelProcess(functools.partial(operator.methodcaller, 'sum', axis=5), [1, 4])
+    try:
+        with pytest.raises(np.exceptions.AxisError):
+            failing.ready()
+    finally:
+        failing.close()

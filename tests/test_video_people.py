@@ -215,8 +215,8 @@ def test_a_camera_that_does_not_exist_is_one_line(xview):
     from deploy.video_pipeline import predict_video
     from reader.video import VideoError
     runner, deploy = xview
-    with pytest.raises(VideoError) as error:
-        predict_video('9', runner, deploy, stream_timeout=2)
+    with pytest.raises(VideoError) as error:   # the runner as a plain function: in this process
+        predict_video('9', lambda batch: runner(batch), deploy, stream_timeout=2)
     assert str(error.value) == 'camera 9: no such camera, or it is in use'
 
 

@@ -4,6 +4,7 @@ says where it runs (for the benchmark line).
 
 ONNX Runtime runs a `.onnx` model file, Paddle Inference the others. A new runtime is a new
 module here with such a runner, chosen in make_runner."""
+import functools
 import os
 
 from utils.runtime import set_cpu_threads
@@ -37,6 +38,10 @@ def make_runner(model_file, params_file, options, cpu_threads, input_shape=None,
         config = inference_config(options, model_file, params_file, cpu_threads, input_shape,
                                   model_precision)
         runner = Runner(config, model_file, describe_paddle(options, cpu_threads, config))
+        if not options.use_gpu:   # Paddle Inference holds the GIL while it runs on the CPU:
+            # how to build the same runner in another process (deploy/video_live.py)
+            runner.recipe = functools.partial(make_runner, model_file, params_file, options,
+                                              cpu_threads, input_shape, model_precision)
     runner.precision = model_precision
     return runner
 

@@ -3,11 +3,11 @@
 Each tracked person's landmarks give the region where the landmark model looks in the next
 frame (as MediaPipe tracks one person), so a person keeps their identity while the model finds
 them. The detector looks for people not tracked yet while fewer than MAX_TRACKED are, on each
-of its views every DETECT_EVERY_S seconds (search_views: the frame's squares, and a closer view
-around the people tracked, where a person beside another is found). A detected person is
-new only if their landmarks are not those of someone tracked already; two tracks that come to
-follow the same person are one (the younger ends). A person lost and found again within
-RELINK_S seconds near where they were lost keeps their identity.
+of its views every DETECT_EVERY_S seconds (LIVE_DETECT_EVERY_S live; search_views: the
+frame's squares, and a closer view around the people tracked, where a person beside another
+is found). A detected person is new only if their landmarks are not those of someone tracked
+already; two tracks that come to follow the same person are one (the younger ends). A person
+lost and found again within RELINK_S seconds near where they were lost keeps their identity.
 """
 from dataclasses import dataclass, field, replace
 
@@ -17,6 +17,8 @@ from .pose_models import Region
 
 MAX_TRACKED = 3            # followed at once; the two most prominent are the model's bodies
 DETECT_EVERY_S = 0.3       # while fewer than MAX_TRACKED are followed, each view this often
+# live, where every frame's time counts: someone coming into view is found within a second
+LIVE_DETECT_EVERY_S = 0.9
 VIEWS = 3
 RELINK_S = 2.0
 # Two poses are one person when their landmarks lie this close (mean distance, in body heights)
@@ -43,6 +45,7 @@ class Lost:
 class PeopleTracker:
     models: object            # pose_models.PoseModels
     max_tracked: int = MAX_TRACKED
+    detect_every: float = DETECT_EVERY_S   # seconds between two looks at one view
     tracks: list = field(default_factory=list)
     lost: list = field(default_factory=list)
     identities: int = 0
@@ -61,8 +64,8 @@ class PeopleTracker:
             if self.tracks:
                 self._detect(frame, time, search_views(frame.shape, self._boxes())[-1])
         elif len(self.tracks) < self.max_tracked and self.followed >= 2 and \
-                time - self.last_detection >= DETECT_EVERY_S / VIEWS:
-            # one view a frame, in turn: each seen every DETECT_EVERY_S, no frame slowed much
+                time - self.last_detection >= self.detect_every / VIEWS:
+            # one view a frame, in turn: each seen every detect_every, no frame slowed much
             views = search_views(frame.shape, self._boxes())
             self._detect(frame, time, views[self.next_view % len(views)])
             self.next_view += 1
