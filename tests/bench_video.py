@@ -109,12 +109,11 @@ def stage_ms(path, runner, deploy):
               'JPEG decoding at half size': lambda: cv2.imdecode(packet,
                                                                  cv2.IMREAD_REDUCED_COLOR_2),
               'colour conversion': lambda: cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)}
-    square = frame[:, :min(frame.shape[:2])]
     for threads in (1, 2):
         models = PoseModels(threads)
-        detection = models.detect(square)[0]
+        detection = models.detect(frame)[0]
         region = Region.from_points(*detection.keypoints[:2])
-        stages[f'detector, {threads} thread(s)'] = lambda m=models: m.detect(square)
+        stages[f'detector, {threads} thread(s)'] = lambda m=models: m.detect(frame)
         stages[f'landmark model, {threads} thread(s)'] = \
             lambda m=models, r=region: m.landmarks(frame, r)
     poses = video_poses(path, rate=float(deploy['frame_rate']))
