@@ -162,3 +162,24 @@ def test_the_model_process_runs_the_runner_built_again():
             failing.ready()
     finally:
         failing.close()
+
+
+def test_a_60_fps_stream_offers_the_frames_the_model_takes():
+    """A stream at 60 frames/s read for a 30 frames/s model: about every other frame is only
+    grabbed (not needed), the others are offered decoded, timed by their arrival; every frame
+    is counted once (offered, skipped or not needed)."""
+    cv2 = pytest.importorskip('cv2')
+    from reader.video.live import LiveVideo
+    jpeg = cv2.imencode('.jpg', np.full((48, 64, 3), 128, np.uint8))[1].tobytes()
+    with MjpegServer([jpeg] * 60, fps=60) as server:
+        video = LiveVideo(server.url, 5, 2, rate=30)
+        offered = []
+        while (frame := video.next_frame()) is not None:
+            offered.append(frame)
+        video.close()
+    assert video.arrived == 60
+    assert 0.35 <= video.not_needed / video.arrived <= 0.6, video.not_needed
+    assert len(offered) + video.skipped + video.not_needed == video.arrived
+    assert offered[0].image.shape == (48, 64, 3)
+    steps = np.diff([frame.time for frame in offered])
+    assert np.median(steps) == pytest.approx(1 / 30, abs=0.008), steps
