@@ -33,9 +33,9 @@ def describe(source):
 
 def reduced_decoding(cv2, height):
     """The imdecode flag that decodes a JPEG of this height at 1/2, 1/4 or 1/8 of its size
-    (the decoder's own scaling, several times faster) while at least MIN_HEIGHT lines remain:
-    the pose models look at people through 224- and 256-pixel crops, so a 1080p frame at half
-    size shows them as well, and a live 1080p stream is decoded in a quarter of the time."""
+    (the decoder's own scaling) while at least MIN_HEIGHT lines remain: the pose models look at
+    people through 224- and 256-pixel crops, so a 1080p frame at half size shows them as well,
+    and is decoded in 55-75% of the time (5.8-7.3 against 9.5-10.8 ms measured here)."""
     for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
                          (2, cv2.IMREAD_REDUCED_COLOR_2)):
         if height / factor >= MIN_HEIGHT:
