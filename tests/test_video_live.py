@@ -178,8 +178,9 @@ def test_a_60_fps_stream_offers_the_frames_the_model_takes():
             offered.append(frame)
         video.close()
     assert video.arrived == 60
-    assert 0.35 <= video.not_needed / video.arrived <= 0.6, video.not_needed
+    # about half (more where a busy machine delivers a burst of frames at one time)
+    assert 0.35 <= video.not_needed / video.arrived <= 0.75, video.not_needed
     assert len(offered) + video.skipped + video.not_needed == video.arrived
     assert offered[0].image.shape == (48, 64, 3)
     steps = np.diff([frame.time for frame in offered])
-    assert np.median(steps) == pytest.approx(1 / 30, abs=0.008), steps
+    assert np.median(steps) == pytest.approx(1 / 30, abs=0.01), steps
