@@ -7,6 +7,7 @@ the graph convs as identity hops, ONNX Runtime runs B0 1.3x faster than without.
 are optional: without them -ex logs what to install and writes the Paddle files only.
 """
 import contextlib
+import importlib.util
 import io
 import logging
 import tempfile
@@ -46,6 +47,7 @@ def write_onnx(deploy, path, data_shape, opset=OPSET):
         return None
     paddle2onnx, onnxruntime = converter_runtime
     onnxruntime.set_default_logger_severity(3)   # the optimiser's notes on unfused nodes
+    import_runtime_tools_without_torch()
     with tempfile.TemporaryDirectory() as folder:
         stem = Path(folder) / 'plain'
         model_file = save_program(deploy, stem, data_shape)
@@ -58,6 +60,24 @@ def write_onnx(deploy, path, data_shape, opset=OPSET):
             raise UserError(f'paddle2onnx could not convert the model to {path}: '
                             f'{str(e).splitlines()[0] if str(e) else type(e).__name__}') from None
     return path
+
+
+def import_runtime_tools_without_torch():
+    """Import onnxruntime.tools (paddle2onnx's constant folding reaches its shape inference
+    through polygraphy) without the PyTorch helpers it imports whenever torch is installed:
+    neither uses them, and importing torch took 3-13 s of an export here."""
+    import sys
+    if 'onnxruntime.tools' in sys.modules:
+        return
+    find_spec = importlib.util.find_spec
+
+    def torch_unseen(name, *args, **kwargs):
+        return None if name == 'torch' else find_spec(name, *args, **kwargs)
+    importlib.util.find_spec = torch_unseen
+    try:
+        import onnxruntime.tools  # noqa: F401
+    finally:
+        importlib.util.find_spec = find_spec
 
 
 def onnx_logits(path, x, threads=None):

@@ -184,6 +184,21 @@ def test_export_round_trip_of_a_random_small_model(layer_type, tmp_path, request
         check_output_entry(results[names[0]], expected[0])
 
 
+def test_the_onnx_conversion_leaves_pytorch_unimported():
+    """paddle2onnx's constant folding reaches onnxruntime.tools, which imports torch whenever it
+    is installed (seconds an export); -ex imports those tools without it."""
+    import importlib.util
+    if importlib.util.find_spec('torch') is None:
+        pytest.skip('PyTorch is not installed: nothing would import it')
+    code = ('import sys; from exporter import onnx_file; '
+            'onnx_file.import_runtime_tools_without_torch(); '
+            'from onnxruntime.tools import symbolic_shape_infer; '
+            'from polygraphy.backend.onnx import fold_constants; '
+            'print("torch" in sys.modules)')
+    result = run_python('-c', code, check=True)
+    assert result.stdout.split()[-1] == 'False', result.stdout
+
+
 @pytest.mark.parametrize('att_type', ['stja', 'pa', 'ca', 'fa', 'ja'])
 def test_onnx_round_trip_of_every_attention_type(att_type, tmp_path):
     """The plain forms of the folded model through paddle2onnx, in ONNX Runtime, as -ex writes
