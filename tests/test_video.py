@@ -269,3 +269,12 @@ def test_mediapipe_or_litert_missing(monkeypatch):
         assert '\n' not in str(error.value)
         monkeypatch.undo()
     pose_models.import_litert.cache_clear()
+
+
+@pytest.mark.parametrize('chosen,threads', [('1', 1), ('4', 2), ('', None), ('x', None)])
+def test_the_pose_models_take_omp_num_threads_where_it_is_set(monkeypatch, chosen, threads):
+    """Processes sharing the cores (pytest's workers, several -gd runs) set OMP_NUM_THREADS;
+    the pose models then take as many threads as Paddle's kernels, at most MAX_THREADS."""
+    monkeypatch.setattr(pose_models.os, 'cpu_count', lambda: 8)
+    monkeypatch.setenv('OMP_NUM_THREADS', chosen)
+    assert pose_models.default_threads() == (threads or pose_models.MAX_THREADS)

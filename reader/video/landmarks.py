@@ -171,8 +171,9 @@ def video_poses(path, progress=None, threads=None, rate=None, models=None):
     VideoSetupError when MediaPipe or LiteRT is missing. `rate`: the frame rate the poses will
     be taken at (VideoPoses.at_rate): the pose models run only on the frames its clock takes
     (timing.FrameClock: every other frame of a 60 frames/s video at 30), every frame without
-    it. `progress(frames_read)` is called per frame; `threads`: the pose models' (pose_models.
-    THREADS by default); `models`: pose_models.PoseModels to run (loaded here by default)."""
+    it. `progress(frames_read)` is called per frame; `threads`: the pose models'
+    (pose_models.default_threads() by default); `models`: pose_models.PoseModels to run (loaded
+    here by default)."""
     from .tracking import PeopleTracker
     import_mediapipe()
     with native_stderr_muted():

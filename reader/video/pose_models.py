@@ -35,7 +35,7 @@ MIN_DETECTION_SCORE = 0.5      # MediaPipe's default min_pose_detection_confiden
 MIN_PRESENCE = 0.5             # its pose-presence threshold
 NMS_IOU = 0.3
 ROI_SCALE = 1.25
-THREADS = min(2, os.cpu_count() or 1)
+MAX_THREADS = 2   # two cores make a landmark call 1.6-1.9 times as fast as one, measured here
 # SSD anchors of the detector: (feature map stride, anchors per cell)
 ANCHOR_LAYERS = ((8, 2), (16, 2), (32, 6))
 
@@ -135,11 +135,11 @@ def weighted_nms(scores, boxes, keypoints):
 
 
 class PoseModels:
-    """The detector and the landmark model in LiteRT interpreters, `threads` each (default
-    THREADS: two cores make a landmark call 1.6-1.9 times as fast as one, measured here)."""
+    """The detector and the landmark model in LiteRT interpreters, `threads` each (default:
+    default_threads())."""
 
     def __init__(self, threads=None):
-        threads = threads or THREADS
+        threads = threads or default_threads()
         import cv2
         self.cv2 = cv2
         interpreter_class = import_litert()
@@ -195,6 +195,15 @@ class PoseModels:
         return Pose(image[:NUM_LANDMARKS], world.astype(np.float32),
                     sigmoid(raw[:NUM_LANDMARKS, 3]).astype(np.float32), presence,
                     Region.from_points(image[33], image[34]))
+
+
+def default_threads():
+    """OMP_NUM_THREADS where it is set (the CPU threads this process may use, as for Paddle's
+    kernels: processes that share the cores set it), else up to MAX_THREADS cores."""
+    chosen = os.environ.get('OMP_NUM_THREADS', '').strip()
+    if chosen.isdigit() and int(chosen) > 0:
+        return min(int(chosen), MAX_THREADS)
+    return min(MAX_THREADS, os.cpu_count() or 1)
 
 
 def _loaded(interpreter_class, path, threads):
