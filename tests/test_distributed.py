@@ -17,7 +17,7 @@ DEMO_FOLDER = '1001_EfficientGCN-B0_ntu-xsub'   # the demo's runs and resumable 
 # What these tests check does not depend on the data's size: a sixth of the demo's samples
 # (small_demo_data) at half its frames; two steps a process an epoch, and an evaluation: epoch 2
 # still outlasts by far the 20 ms in which kill_once_written sees epoch 1's checkpoint and kills.
-HALF_FRAMES = ['dataset_args.ntu.num_frame=16']
+HALF_FRAMES = ['dataset_args.ntu.num_frame=8']
 
 
 def launch_arguments(data, work_dir, log_dir, epochs, *extra):

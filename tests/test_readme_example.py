@@ -28,7 +28,7 @@ def test_an_attention_added_to_model_alone_trains_on_the_demo(tmp_path, small_de
     work = tmp_path / 'work'
     command = [sys.executable, 'main.py', *map(str, demo_args(
         small_demo_data, work, 'model_args.att_type=ga', 'scheduler_args.cosine.max_epoch=2',
-        'dataset_args.ntu.num_frame=16'))]   # a sixth of the demo's samples at half its frames:
+        'dataset_args.ntu.num_frame=8'))]   # a sixth of the demo's samples at half its frames:
     # what it checks (trains, evaluates, exports) needs no more
     result = subprocess.run(command, cwd=tree, capture_output=True, text=True, timeout=900,
                             stdin=subprocess.DEVNULL)
