@@ -82,6 +82,11 @@ def import_runtime_tools_without_torch():
 
 def onnx_logits(path, x, threads=None):
     """Logits of the ONNX file on batch x, in ONNX Runtime on the CPU."""
+    return onnx_session(path, threads)(x)
+
+
+def onnx_session(path, threads=None):
+    """The ONNX file loaded in ONNX Runtime on the CPU, as a function of a batch."""
     import onnxruntime
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3   # errors only: its notes on unfused nodes
@@ -89,4 +94,4 @@ def onnx_logits(path, x, threads=None):
         options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(str(path), options,
                                            providers=['CPUExecutionProvider'])
-    return session.run(None, {'data': np.ascontiguousarray(x, np.float32)})[0]
+    return lambda x: session.run(None, {'data': np.ascontiguousarray(x, np.float32)})[0]

@@ -4,11 +4,12 @@ becomes a choice of infer.py's `--precision auto`.
 
 - int8: the `.onnx` statically quantised by ONNX Runtime (QDQ; weights per channel; activations
   by min-max over `quantization.calibration_samples` training samples) into `<stem>_int8.onnx`:
-  the convs' inputs and weights, not the graph convolutions (graph_conv_nodes) nor the
-  elementwise ops. ONNX Runtime fuses a conv into its int8 QLinearConv only when its output is
-  quantised too; quantising the swish after each conv as well cost X-sub's model 11 of the 12
-  real files' top-1, so its CPU provider runs these convs in float32 between the Q/DQ ops
-  (docs/deployment.md has the profile).
+  the convs, less those that stay float32: the graph convolutions (graph_conv_nodes), the
+  classifier, and the convs the sensitivity scan on the calibration samples puts back
+  (exporter/sensitivity.py; the .yml's `sensitivity_scan` lists them). Elementwise ops stay
+  float32. ONNX Runtime's CPU provider runs a quantised conv as its int8 QLinearConv where the
+  conv's input and output Q/DQ pairs fit its fusion, and in float32 between the Q/DQ ops
+  elsewhere (docs/deployment.md has the profile).
   Paddle Inference has no int8 form of this program on the CPU: in Paddle 3.3 its oneDNN int8
   passes belong to the old program format, and for PIR (.json) programs it runs the quantize
   ops of a quantised program as float32 (kPirCpuPasses deletes them; kPirMkldnnPasses has no
@@ -35,6 +36,8 @@ from utils.errors import ConfigError, UserError
 
 from deploy.precision import bf16_note
 
+from . import sensitivity
+from .onnx_file import onnx_session
 from .program import saved_model_file
 
 logger = logging.getLogger(__name__)
@@ -44,16 +47,27 @@ QUANTIZED_OPS = ['Conv']   # elementwise ops and the graph convolutions stay flo
 
 
 def quantization_settings(cfg):
+    """The config's quantization entries, checked: calibration_samples, min_agreement and
+    max_logit_change (None: no sensitivity scan)."""
     settings = cfg.get('quantization') or {}
     count, minimum = settings.get('calibration_samples'), settings.get('min_agreement')
+    change = settings.get('max_logit_change')
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ConfigError(f'quantization.calibration_samples must be a whole number of at least '
                           f'1, got {count!r}')
-    if isinstance(minimum, bool) or not isinstance(minimum, (int, float)) \
-            or not 0 <= minimum <= 1:
+    if not is_share(minimum):
         raise ConfigError(f'quantization.min_agreement must be a share between 0 and 1, got '
                           f'{minimum!r}')
-    return count, float(minimum)
+    if change is not None and (isinstance(change, bool) or not isinstance(change, (int, float))
+                               or change <= 0):
+        raise ConfigError(f'quantization.max_logit_change must be a share of the logit spread '
+                          f'above 0, or empty for no sensitivity scan, got {change!r}')
+    return {'calibration_samples': count, 'min_agreement': float(minimum),
+            'max_logit_change': None if change is None else float(change)}
+
+
+def is_share(value):
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 1
 
 
 # ---------------------------------------------------------------- calibration set
@@ -169,11 +183,12 @@ def graph_conv_nodes(model):
     return sorted(kept)
 
 
-def write_int8(stem, calibration):
-    """<stem>_int8.onnx from <stem>.onnx; returns (model file, float32 model file)."""
+def write_int8(stem, calibration, settings):
+    """<stem>_int8.onnx from <stem>.onnx; returns (model file, float32 model file, the .yml's
+    record of the convs that stay float32)."""
     import tempfile
 
-    from onnxruntime.quantization import QuantFormat, quantize_static
+    import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
     source = stem.with_suffix('.onnx')
     if not source.is_file():
@@ -183,21 +198,42 @@ def write_int8(stem, calibration):
     with tempfile.TemporaryDirectory() as folder:
         prepared = Path(folder) / 'prepared.onnx'
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        import onnx
-        float_nodes = graph_conv_nodes(onnx.load(str(prepared)))
+        model = onnx.load(str(prepared))
+        fixed = set(graph_conv_nodes(model)) | {sensitivity.classifier_conv(model)}
+        candidates = [node.name for node in model.graph.node
+                      if node.op_type in QUANTIZED_OPS and node.name not in fixed]
+        quantise = int8_writer(prepared, calibration, folder)
+        reference = logits_of(onnx_session(prepared), calibration)
+        kept, record = sensitivity.scan(
+            candidates, lambda nodes: logits_of(onnx_session(quantise(nodes)), calibration),
+            reference, settings['max_logit_change'])
+        shutil.copyfile(quantise([name for name in candidates if name not in kept]), target)
+    return target, source, {'sensitivity_scan': record}
+
+
+def int8_writer(prepared, calibration, folder):
+    """quantise(nodes): the prepared model with those convs in int8 (QDQ), as a file in
+    `folder`; one calibration serves every call where onnxruntime can cache it."""
+    from onnxruntime.quantization import QuantFormat, quantize_static
+    cache = sensitivity.cached_calibration(quantize_static, folder)
+    target = Path(folder) / 'int8.onnx'
+
+    def quantise(nodes):
         # reduce_range: 7-bit weights, which CPUs without VNNI multiply without overflow
         quantize_static(str(prepared), str(target), Batches(calibration),
                         quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=True,
-                        op_types_to_quantize=QUANTIZED_OPS, nodes_to_exclude=float_nodes)
-    return target, source
+                        op_types_to_quantize=QUANTIZED_OPS, nodes_to_quantize=list(nodes),
+                        **cache)
+        return target
+    return quantise
 
 
-def write_bf16(stem, calibration):
+def write_bf16(stem, calibration, settings):
     """<stem>_bf16.json: the float32 program, run by Paddle Inference in bfloat16."""
     source = saved_model_file(stem)
     target = stem.with_name(f'{stem.name}_bf16{source.suffix}')
     shutil.copyfile(source, target)
-    return target, source
+    return target, source, {}
 
 
 WRITERS = {'int8': write_int8, 'bf16': write_bf16}
@@ -214,19 +250,20 @@ def quantize_export(cfg, precisions, checkpoint_path):
     """-ex --quantize: each of `precisions` beside the float32 export of checkpoint_path, with
     its .yml and its entry in the float32 .yml; returns precision -> the check's record."""
     from deploy.model_config import read_deploy_config
-    count, min_agreement = quantization_settings(cfg)
+    settings = quantization_settings(cfg)
     stem = Path(checkpoint_path).with_suffix('')
     float_model = saved_model_file(stem)
     deploy = read_deploy_config(float_model)
-    calibration, held_out, sets = calibration_sets(cfg, deploy, count)
+    calibration, held_out, sets = calibration_sets(cfg, deploy, settings['calibration_samples'])
     records = {}
     for precision in dict.fromkeys(precisions):
-        target, reference = WRITERS[precision](stem, calibration)
+        target, reference, made = WRITERS[precision](stem, calibration, settings)
         config = {**deploy, 'model_file': target.name, 'precision': precision,
-                  'runtime': RUNTIMES[precision], 'float_model': float_model.name, **sets}
+                  'runtime': RUNTIMES[precision], 'float_model': float_model.name, **sets,
+                  **made}
         write_config(target.with_suffix('.yml'), config)
         record = check(runner_for(reference), runner_for(target, precision), calibration,
-                       held_out, min_agreement)
+                       held_out, settings['min_agreement'])
         if precision == 'bf16' and bf16_note():
             record['note'] = bf16_note()
         write_config(target.with_suffix('.yml'), {**config, 'check': record})

@@ -42,7 +42,7 @@ SCHEMA = {
                                step=_entries('max_epoch', 'warm_up', 'step_lr')),
     'amp_level': None,   # processor.py (with --amp)
     # -ex --quantize (exporter/quantize.py)
-    'quantization': _entries('calibration_samples', 'min_agreement'),
+    'quantization': _entries('calibration_samples', 'min_agreement', 'max_logit_change'),
     # what a saved config.yaml adds: the name it ran under and the record of the run (loading
     # takes the name from the file's and drops the record)
     **_entries('config', 'run'),
