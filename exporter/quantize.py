@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 PRECISIONS = ('int8', 'bf16')
 BATCH = 4   # samples per calibration and check batch
 QUANTIZED_OPS = ['Conv']   # elementwise ops and the graph convolutions stay float32
+MIN_SHARE = 0.01   # of the conv multiply-adds, for a conv to be quantised (int8_candidates)
 
 
 def quantization_settings(cfg):
@@ -190,6 +191,8 @@ def write_int8(stem, calibration, settings):
 
     import onnx
     from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from deploy.runtimes import configure_threads
     source = stem.with_suffix('.onnx')
     if not source.is_file():
         raise UserError(f'--quantize int8 quantises the .onnx model, and {source} was not '
@@ -198,17 +201,26 @@ def write_int8(stem, calibration, settings):
     with tempfile.TemporaryDirectory() as folder:
         prepared = Path(folder) / 'prepared.onnx'
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        model = onnx.load(str(prepared))
-        fixed = set(graph_conv_nodes(model)) | {sensitivity.classifier_conv(model)}
-        candidates = [node.name for node in model.graph.node
-                      if node.op_type in QUANTIZED_OPS and node.name not in fixed]
+        candidates = int8_candidates(onnx.load(str(prepared)))
         quantise = int8_writer(prepared, calibration, folder)
-        reference = logits_of(onnx_session(prepared), calibration)
+        threads = configure_threads(None)   # as infer.py's runner (runner_for) has them
+        reference = logits_of(onnx_session(prepared, threads), calibration)
         kept, record = sensitivity.scan(
-            candidates, lambda nodes: logits_of(onnx_session(quantise(nodes)), calibration),
+            candidates,
+            lambda nodes: logits_of(onnx_session(quantise(nodes), threads), calibration),
             reference, settings['max_logit_change'])
         shutil.copyfile(quantise([name for name in candidates if name not in kept]), target)
     return target, source, {'sensitivity_scan': record}
+
+
+def int8_candidates(model):
+    """The convs worth int8: those with at least MIN_SHARE of the model's conv multiply-adds
+    (the attention's convs on pooled maps and the depthwise temporal convs have too few
+    products to gain from it, and would only add Q/DQ passes), less the graph convolutions and
+    the classifier."""
+    fixed = set(graph_conv_nodes(model)) | {sensitivity.classifier_conv(model)}
+    return [name for name, share in sensitivity.conv_shares(model).items()
+            if share is not None and share >= MIN_SHARE and name not in fixed]
 
 
 def int8_writer(prepared, calibration, folder):

@@ -23,6 +23,23 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 
+def conv_shares(model):
+    """conv name -> its share of the model's conv multiply-adds per sample (from the shapes
+    ONNX shape inference recorded; a conv of unknown shape gets None)."""
+    shapes = {value.name: [dim.dim_value for dim in value.type.tensor_type.shape.dim]
+              for value in list(model.graph.value_info) + list(model.graph.output)}
+    weights = {tensor.name: list(tensor.dims) for tensor in model.graph.initializer}
+    counts = {}
+    for node in model.graph.node:
+        if node.op_type != 'Conv':
+            continue
+        weight, output = weights.get(node.input[1]), shapes.get(node.output[0])
+        known = weight and output and len(output) > 1 and all(output[1:])
+        counts[node.name] = int(np.prod(output[1:]) * np.prod(weight[1:])) if known else None
+    total = sum(count for count in counts.values() if count)
+    return {name: count / total if count and total else None for name, count in counts.items()}
+
+
 def classifier_conv(model):
     """The conv that writes the logits: the last one before the graph's output."""
     producers = {output: node for node in model.graph.node for output in node.output}
