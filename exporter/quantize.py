@@ -7,9 +7,10 @@ becomes a choice of infer.py's `--precision auto`.
   the convs, less those that stay float32: the graph convolutions (graph_conv_nodes), the
   classifier, and the convs the sensitivity scan on the calibration samples puts back
   (exporter/sensitivity.py; the .yml's `sensitivity_scan` lists them). Elementwise ops stay
-  float32. ONNX Runtime's CPU provider runs a quantised conv as its int8 QLinearConv where the
-  conv's input and output Q/DQ pairs fit its fusion, and in float32 between the Q/DQ ops
-  elsewhere (docs/deployment.md has the profile).
+  float32. Activations are uint8 and weights int8 (7-bit, reduce_range): ONNX Runtime's CPU
+  provider fuses each quantised conv into its int8 QLinearConv (MLAS's u8s8 kernels: AVX2's
+  vpmaddubsw here, VNNI's vpdpbusd where the CPU has it); with int8 activations it ran them in
+  float32 between the Q/DQ ops (docs/deployment.md has the figures).
   Paddle Inference has no int8 form of this program on the CPU: in Paddle 3.3 its oneDNN int8
   passes belong to the old program format, and for PIR (.json) programs it runs the quantize
   ops of a quantised program as float32 (kPirCpuPasses deletes them; kPirMkldnnPasses has no
@@ -226,14 +227,17 @@ def int8_candidates(model):
 def int8_writer(prepared, calibration, folder):
     """quantise(nodes): the prepared model with those convs in int8 (QDQ), as a file in
     `folder`; one calibration serves every call where onnxruntime can cache it."""
-    from onnxruntime.quantization import QuantFormat, quantize_static
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     cache = sensitivity.cached_calibration(quantize_static, folder)
     target = Path(folder) / 'int8.onnx'
 
     def quantise(nodes):
+        # uint8 activations and int8 weights: the form ONNX Runtime's CPU provider fuses into
+        # QLinearConv on x86 (with int8 activations the convs run in float32 between Q/DQ);
         # reduce_range: 7-bit weights, which CPUs without VNNI multiply without overflow
         quantize_static(str(prepared), str(target), Batches(calibration),
                         quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         op_types_to_quantize=QUANTIZED_OPS, nodes_to_quantize=list(nodes),
                         **cache)
         return target
