@@ -12,7 +12,8 @@ bf16`, calibrated on the 12 files' X-sub training split) and times them: bf16 in
 Inference, int8 in ONNX Runtime (tests/bench_precisions.py says why the other two are absent).
 Each row's last column is its top-1 agreement with the float32 dygraph model on the real files
 (the 12 .skeleton files and both clips' windows), and `vs official` its speed over the
-PyTorch-exported B0 in ONNX Runtime.
+PyTorch-exported B0 in ONNX Runtime. int8 against float32 in ONNX Runtime is also timed by CPU
+time on one thread, a ratio the shared machine's other work barely moves.
 
 The model is EfficientGCN-B0 (config 2001, 288 frames): the published X-sub checkpoint when the
 shared folder is beside the repository, random weights otherwise (speed does not depend on them).
@@ -280,9 +281,11 @@ def main():
             (args.batch_size, 3, 6, 288, 25, 2)).astype(np.float32)
         print(f'EfficientGCN-B0 (config {CONFIG}, {weights}), batch {args.batch_size} x 288 '
               f'frames, {NUM_CORES} CPU threads (OMP_NUM_THREADS={os.environ["OMP_NUM_THREADS"]}), '
-              f'paddle {paddle.__version__}; {args.warmup} warm-up + {args.rounds} timed runs each')
+              f'paddle {paddle.__version__}; {args.warmup} warm-up + {args.rounds} timed runs each; '
+              f'load average {os.getloadavg()[0]:.1f}')
         times, outputs = measure(engines, batch, args.warmup, args.rounds)
         bench_precisions.print_onnx_profiles(model_file, batch, NUM_CORES)
+        bench_precisions.print_cpu_costs(model_file, batch[:8])
         described, real = bench_precisions.real_file_inputs(model_file)
         agreements = {} if real is None else bench_precisions.top1_agreements(
             engines, real, 'dygraph eval', args.batch_size)
@@ -302,6 +305,7 @@ def main():
         print(f'top-1 = fp32: the samples of the real files ({described}) whose top-1 is the '
               f'float32 dygraph model\'s')
     print_table(times, outputs, args.batch_size, bound, one_thread_bound, agreements)
+    print(f'load average at the end {os.getloadavg()[0]:.1f}')
 
 
 if __name__ == '__main__':

@@ -65,7 +65,7 @@ def real_file_inputs(model_file):
         return None, None
     names, inputs = real_inputs(model_file, read_deploy_config(model_file), SKELETONS,
                                 clip_poses())
-    clips = sum('@' in name for name in names)
+    clips = sum(' window ' in name for name in names)
     return f'{len(names) - clips} NTU files + {clips} clip windows', inputs
 
 
@@ -77,6 +77,41 @@ def top1_agreements(engines, inputs, reference, batch_size):
     expected = logits(engines[reference]).argmax(1)
     return {name: (int((logits(engine).argmax(1) == expected).sum()), len(inputs))
             for name, engine in engines.items()}
+
+
+def single_thread_session(model_file):
+    """The model in ONNX Runtime on one thread that does not spin, warmed up on nothing yet."""
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    options.add_session_config_entry('session.intra_op.allow_spinning', '0')
+    return onnxruntime.InferenceSession(str(model_file), options,
+                                        providers=['CPUExecutionProvider'])
+
+
+def print_cpu_costs(model_file, batch, runs=5):
+    """int8 against float32 in ONNX Runtime by process CPU time (one thread, no spinning), the
+    two models taking turns: a ratio that the other processes on a shared machine barely move,
+    where wall-clock ratios swing by 20%."""
+    import time
+    int8 = model_file.with_name(f'{model_file.stem}_int8.onnx')
+    if not int8.is_file():
+        return
+    sessions = {'float32': single_thread_session(model_file.with_suffix('.onnx')),
+                'int8': single_thread_session(int8)}
+    costs = {name: [] for name in sessions}
+    for session in sessions.values():
+        session.run(None, {'data': batch})
+    for _ in range(runs):
+        for name, session in sessions.items():
+            start = time.process_time()
+            session.run(None, {'data': batch})
+            costs[name].append(time.process_time() - start)
+    fp32, int8_cost = np.median(costs['float32']), np.median(costs['int8'])
+    print(f'ONNX Runtime by CPU time (1 thread, no spinning, batch {len(batch)}, median of '
+          f'{runs}): float32 {fp32:.2f} s, int8 {int8_cost:.2f} s per batch: int8 '
+          f'{fp32 / int8_cost:.2f}x float32')
 
 
 def onnx_op_times(model_file, batch, threads, runs=2):
