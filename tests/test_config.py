@@ -93,8 +93,9 @@ COPIED_2001 = (REPO_DIR / 'tests' / 'fixtures' / 'config_snapshot.json')
 ])
 @pytest.mark.parametrize('written', ['a full copy', 'over a base'])
 def test_an_unknown_key_at_any_depth_is_one_line(tmp_path, entries, message, written):
-    """The issue's two typos, in a copied config and in one written over 2001, are one line
-    naming the key's full path and the nearest known key (or the keys there)."""
+    """Unknown keys (typos such as nestrov, entries a config cannot hold), in a copied config
+    and in one written over 2001, are one line naming the key's full path and the nearest
+    known key (or the keys there)."""
     import json
     from utils.config import merge
     path = tmp_path / 'my.yaml'
