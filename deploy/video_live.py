@@ -80,7 +80,7 @@ class WindowScorer:
 
 class ModelProcess:
     """The runner that `recipe()` builds (deploy.runtimes.make_runner's `runner.recipe`), run in
-    a Python process of its own (started as `python -m deploy.video_live`, so that a script
+    a Python process of its own (started as `python -m deploy.model_server`, so that a script
     without a `__main__` guard is not imported again), which builds it and runs it once on a
     batch of `warm_up_shape` while the caller goes on (`ready()` waits for that): called as the
     runner, the calling thread waits without the GIL."""
@@ -90,7 +90,7 @@ class ModelProcess:
         environment = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(REPO_DIR)] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
         self.process = subprocess.Popen(
-            [sys.executable, '-m', 'deploy.video_live', str(theirs.fileno())],
+            [sys.executable, '-m', 'deploy.model_server', str(theirs.fileno())],
             pass_fds=[theirs.fileno()], env=environment, stdin=subprocess.DEVNULL)
         theirs.close()
         self.connection = Connection(ours.detach())
@@ -212,7 +212,3 @@ def live_entry(video, models, deploy, stride, score, on_window=None, progress=No
     if recording:
         entry['saved'] = str(recording.path)
     return entry
-
-
-if __name__ == '__main__':
-    serve_model(int(sys.argv[1]))

@@ -47,6 +47,7 @@ def test_a_stream_is_read_live(clips, exported_xview, tmp_path):
         code, lines, stderr = infer_live(exported_xview, server.url,
                                          options=['--save-video', recording])
     assert code == 0 and 'Traceback' not in stderr, stderr[-3000:]
+    assert 'Warning' not in stderr, stderr   # the model's process starts cleanly too
     windows = window_lines(lines)
     assert len(windows) >= 2, lines
     assert all(line.startswith(server.url + '  ') for _, line in windows)
