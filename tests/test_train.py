@@ -44,11 +44,8 @@ def final_model(config):
     return paddle.load(str(checkpoint_of(config)))
 
 
-def test_training_writes_the_run_outputs(tmp_path, data_root):
-    work_dir = tmp_path / 'work'
-    config = write_config(tmp_path, data_root, work_dir)
-    result = run_main('-c', str(config), '--set', 'seed=5')
-    assert result.returncode == 0, result.stderr[-2000:]
+def check_run_outputs(work_dir, config):
+    """What a finished two-epoch run of `config` leaves in work_dir."""
     run_dir = next(work_dir.glob('*/*/'))
     assert {'log.txt', 'config.yaml', 'best.pdparams', 'eval_results.json',
             'eval_scores.pkl'} <= {p.name for p in run_dir.iterdir()}
@@ -104,9 +101,13 @@ def test_the_run_folder_records_what_produced_the_run(tmp_path, data_root):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_parameters(tmp_path, data_root):
+def test_training_writes_the_run_outputs_and_a_killed_run_resumes_to_the_same_parameters(
+        tmp_path, data_root):
     straight = tmp_path / 'straight'
-    assert run_main('-c', str(write_config(tmp_path, data_root, straight))).returncode == 0
+    config = write_config(tmp_path, data_root, straight)
+    result = run_main('-c', str(config))
+    assert result.returncode == 0, result.stderr[-2000:]
+    check_run_outputs(straight, config)
 
     killed = tmp_path / 'killed'
     config = write_config(tmp_path, data_root, killed)
