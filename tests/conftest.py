@@ -179,9 +179,21 @@ def exported_xview(pretrained_dir, tmp_path_factory):
     return exported_pretrained(tmp_path_factory, pretrained_dir, 'xview', '2002')
 
 
-def exported_pretrained(tmp_path_factory, pretrained_dir, name, config_id):
+@pytest.fixture(scope='session')
+def exported_xsub32(pretrained_dir, tmp_path_factory):
+    """The published X-sub weights exported as a 32-frame model (config 2001 at num_frame 32;
+    its classifier pools over frames, so the weights fit any frame count): real logits that
+    differ from sample to sample, in a model that runs in milliseconds. Read-only: copy it to
+    change it."""
+    return exported_pretrained(tmp_path_factory, pretrained_dir, 'xsub32', '2001',
+                               ['dataset_args.ntu.num_frame=32'], weights='xsub')
+
+
+def exported_pretrained(tmp_path_factory, pretrained_dir, name, config_id, overrides=(),
+                        weights=None):
     from exporter.program import saved_model_file
     from helpers import export_pretrained
     folder = made_once(tmp_path_factory, f'exported_{name}',
-                       lambda folder: export_pretrained(pretrained_dir, folder, name, config_id))
+                       lambda folder: export_pretrained(pretrained_dir, folder, name, config_id,
+                                                        overrides, weights))
     return saved_model_file(folder / name)

@@ -85,7 +85,9 @@ def export(checkpoint, config_id, overrides=()):
     return saved_model_file(export_stem(checkpoint))
 
 
-def export_pretrained(pretrained_dir, tmp_path, name, config_id):
+def export_pretrained(pretrained_dir, tmp_path, name, config_id, overrides=(), weights=None):
+    """The published checkpoint `weights` (default: `name`) exported with the config as
+    tmp_path/<name>.*"""
     link = tmp_path / f'{name}.pdparams'
-    link.symlink_to((pretrained_dir / f'{name}.pdparams').resolve())
-    return export(link, config_id)
+    link.symlink_to((pretrained_dir / f'{weights or name}.pdparams').resolve())
+    return export(link, config_id, overrides)

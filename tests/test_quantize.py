@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from helpers import config_of, demo_args, export, run_main, run_python
+from helpers import config_of, demo_args, run_main, run_python
 from test_infer import random_checkpoint
 
 
@@ -75,23 +75,14 @@ def copy_export(model_file, folder, name):
     return folder / f'{name}.json'
 
 
-@pytest.fixture(scope='module')
-def xsub_32_frames(pretrained_dir, tmp_path_factory):
-    """The published X-sub weights as a 32-frame model (its classifier pools over frames):
-    real logits that differ from sample to sample, exported in seconds."""
-    link = tmp_path_factory.mktemp('xsub32') / 'xsub32.pdparams'
-    link.symlink_to((pretrained_dir / 'xsub.pdparams').resolve())
-    return export(link, '2001', ['dataset_args.ntu.num_frame=32'])
-
-
 def test_a_single_constant_calibration_sample_is_caught_by_the_check(
-        xsub_32_frames, small_demo_data, tmp_path, caplog):
+        exported_xsub32, small_demo_data, tmp_path, caplog):
     """Calibrated on one constant (all-zero) sample, the int8 model loses float32's top-1 on
     the held-out samples (the demo's eval data): the export says so in one line, records it as
     not accepted, and infer.py's --precision int8 and auto keep float32; run by its own file
     it runs, with a warning."""
     from exporter.quantize import quantize_export
-    model_file = copy_export(xsub_32_frames, tmp_path, 'xsub32')
+    model_file = copy_export(exported_xsub32, tmp_path, 'xsub32')
     held_out = small_demo_data / 'npy' / 'original' / 'ntu-xsub' / 'eval_data.npy'
     broken = tmp_path / 'broken' / 'original' / 'ntu-xsub'
     broken.mkdir(parents=True)

@@ -76,12 +76,10 @@ def test_xview_on_a_folder_of_clips_and_bad_videos(clips, exported_xview, tmp_pa
 
 
 @pytest.fixture(scope='module')
-def small_model(pretrained_dir, tmp_path_factory):
-    """The published X-sub weights as a 32-frame model (the classifier pools over frames, so
-    the weights fit any frame count): real logits, exported in seconds."""
-    link = tmp_path_factory.mktemp('small_model') / 'xsub32.pdparams'
-    link.symlink_to((pretrained_dir / 'xsub.pdparams').resolve())
-    return export(link, '2001', SMALL), apply_overrides(load_config('2001'), SMALL)
+def small_model(exported_xsub32):
+    """The published X-sub weights as a 32-frame model (conftest.exported_xsub32) and its
+    config."""
+    return exported_xsub32, apply_overrides(load_config('2001'), SMALL)
 
 
 def test_windows_every_stride_frames_give_the_dygraph_logits(clips, clip_poses, small_model,
