@@ -34,6 +34,7 @@ from utils import runtime  # noqa: E402
 
 runtime.tune_process()
 
+from benchmark_basics import timed  # noqa: E402
 from conftest import SHARED  # noqa: E402
 from mjpeg_server import MjpegServer, jpeg_frames  # noqa: E402
 from reader.video import open_video, video_poses  # noqa: E402
@@ -82,17 +83,6 @@ def model_call_seconds(runner, deploy, repeats=3):
     return (time.perf_counter() - start) / repeats
 
 
-def call_ms(call, repeats=10):
-    """Median milliseconds of a call (after one call to warm up)."""
-    call()
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return 1000 * float(np.median(seconds))
-
-
 def stage_ms(path, runner, deploy):
     """Milliseconds a call of each stage a live frame goes through, on a frame of the clip as
     the MJPEG stream serves it."""
@@ -130,7 +120,7 @@ def stage_ms(path, runner, deploy):
             added[0] += 1
             recording.add(frame, added[0] / 30, people)
         stages['--save-video drawing (this thread)'] = draw
-        timings = {name: call_ms(call) for name, call in stages.items()}
+        timings = {name: 1000 * timed(call, 10) for name, call in stages.items()}
         recording.close()
     return timings
 
