@@ -179,6 +179,9 @@ def run(args, cfg, argv=()):
     if needs_demo_data(cfg):
         make_demo_data(cfg)
     import_paddle()
+    if args.quantize:   # a wrong quantization entry is an error before the export's work
+        from exporter.quantize import quantization_settings
+        quantization_settings(cfg)
     from utils.processes import check_gpu_ids, process_plan
     check_gpu_ids(cfg['gpus'])
     if not (args.extract or args.visualize) and not under_launcher():

@@ -215,3 +215,15 @@ def test_quantize_without_export_or_training_data_is_one_line(tmp_path):
                     {'calibration_samples': 8, 'min_agreement': 0.99, 'max_logit_change': 0}):
         with pytest.raises(UserError, match='quantization.'):
             quantization_settings({'quantization': entries})
+
+
+def test_a_wrong_quantization_entry_is_one_line_before_the_export(small_demo_data, tmp_path):
+    checkpoint = tmp_path / 'demo.pdparams'
+    random_checkpoint(config_of('1001'), checkpoint)
+    result = run_main(*demo_args(small_demo_data, tmp_path / 'work',
+                                 'quantization.max_logit_change=-1'),
+                      '-ex', '-pp', checkpoint, '-g', '--quantize', 'int8')
+    assert result.returncode == 1 and 'Traceback' not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        'error: quantization.max_logit_change must be a share of the logit spread above 0')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['demo.pdparams']   # nothing exported
